@@ -1,0 +1,109 @@
+"""Settings from TOML (``config/crawler.toml``), each with a default in code.
+
+The shipped file lists every key with its default; a test keeps the two equal.
+Unknown keys and wrong types are errors, so a typo never silently means "default".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.extract import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_BYTES
+
+CONFIG_ENV = "CRAWLER_CONFIG"
+DEFAULT_CONFIG = Path("config/crawler.toml")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    paths: tuple[str, ...] = ("references",)
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    encoding: str = "auto"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    format: str = "markdown"
+
+
+@dataclass(frozen=True)
+class Settings:
+    inputs: InputSettings = field(default_factory=InputSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    # The directory relative input paths are resolved against (the config file's).
+    base_dir: Path = Path(".")
+
+    def default_inputs(self) -> list[str]:
+        return [str(self.base_dir / p) if not Path(p).is_absolute() else p for p in self.inputs.paths]
+
+
+def find_config(explicit: str | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    settings = _build(Settings, data, f"{path}", exclude={"base_dir"})
+    return dataclasses.replace(settings, base_dir=path.parent)
+
+
+def _build(cls: type, data: Any, where: str, exclude: frozenset[str] | set[str] = frozenset()) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in fields(cls)} - set(exclude)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting “{unknown[0]}” (known: {', '.join(sorted(known))})")
+    return cls(**{name: _convert(hints[name], value, f"{where}: {name}") for name, value in data.items()})
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    if is_dataclass(hint):
+        return _build(hint, value, where)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        return _convert(next(a for a in args if a is not type(None)), value, where)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        return tuple(_convert(args[0], v, where) for v in value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return {str(k): _convert(args[1], v, f"{where}.{k}") for k, v in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (hint is int and isinstance(value, bool)) or not isinstance(value, hint):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value

@@ -1,0 +1,183 @@
+"""Access dates: "accessed 3 March 2021", "(дата обращения: 12.03.2021)", "consulté le 5 mars 2019"…
+
+Only dates that an access phrase introduces count: a bare date in a reference
+is usually the publication date. Numeric dates are read day first, as in the
+reference lists this tool is built for; an impossible date is reported, never
+repaired.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import re
+from dataclasses import dataclass
+
+from crawler.model import AccessDate
+
+_MONTH_NAMES: dict[int, tuple[str, ...]] = {
+    1: ("january", "jan", "janvier", "janv", "januar", "jänner", "jaenner", "январь", "января",
+        "янв", "enero", "ene", "janeiro", "gennaio", "gen"),
+    2: ("february", "feb", "febr", "février", "fevrier", "févr", "fevr", "fév", "fev", "februar",
+        "февраль", "февраля", "фев", "февр", "febrero", "fevereiro", "febbraio"),
+    3: ("march", "mar", "mars", "märz", "maerz", "mär", "mrz", "март", "марта", "мар", "marzo",
+        "março", "marco"),
+    4: ("april", "apr", "avril", "avr", "апрель", "апреля", "апр", "abril", "abr", "aprile"),
+    5: ("may", "mai", "май", "мая", "mayo", "maio", "maggio", "mag"),
+    6: ("june", "jun", "juin", "juni", "июнь", "июня", "июн", "junio", "junho", "giugno", "giu"),
+    7: ("july", "jul", "juillet", "juil", "juli", "июль", "июля", "июл", "julio", "julho",
+        "luglio", "lug"),
+    8: ("august", "aug", "août", "aout", "август", "августа", "авг", "agosto", "ago"),
+    9: ("september", "sep", "sept", "septembre", "сентябрь", "сентября", "сен", "сент",
+        "septiembre", "setiembre", "setembro", "set", "settembre"),
+    10: ("october", "oct", "octobre", "oktober", "okt", "октябрь", "октября", "окт", "octubre",
+         "outubro", "out", "ottobre", "ott"),
+    11: ("november", "nov", "novembre", "ноябрь", "ноября", "ноя", "нояб", "noviembre",
+         "novembro"),
+    12: ("december", "dec", "décembre", "decembre", "déc", "dezember", "dez", "декабрь",
+         "декабря", "дек", "diciembre", "dic", "dezembro", "dicembre"),
+}
+MONTHS: dict[str, int] = {name: number for number, names in _MONTH_NAMES.items() for name in names}
+_MONTH = "(?:" + "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True)) + r")(?![^\W\d_])\.?"
+
+_DAY = r"(?P<d>\d{1,2})"
+_ORD = r"(?:st|nd|rd|th|er|e|\.)?"
+_YEAR = r"(?P<y>\d{4})(?!\d)"
+
+# Each pattern names its groups d, m (month as a word or a number) and y.
+_DATE_FORMS = [
+    # 2019-05-03, 2019/05/03
+    rf"(?P<y>\d{{4}})\s*(?P<sep>[-/.])\s*(?P<m>\d{{1,2}})\s*(?P=sep)\s*(?P<d>\d{{1,2}})(?!\d)",
+    # 20.07.2020, 17. 05. 2019, 5/12/2006, 20.0.2020 (reported as impossible)
+    rf"(?<!\d){_DAY}\s*(?P<sep>[./-])\s*(?P<m>\d{{1,2}})\s*(?P=sep)\s*(?P<y>\d{{4}}|\d{{2}})(?![\d])",
+    # 3 March 2021, 3rd of March 2021, 4 September, 2015, 5. Mai 2019, 1er mars, 12 марта 2021 г.,
+    # 5 de marzo de 2019
+    rf"(?<!\d){_DAY}{_ORD}\s*(?:(?:of|de)\s+)?(?P<m>{_MONTH}),?\s*(?:(?:de|del)\s+)?{_YEAR}",
+    # March 3, 2021, Mar. 3rd 2021
+    rf"(?P<m>{_MONTH})\s*{_DAY}(?:st|nd|rd|th)?,?\s*{_YEAR}",
+    # 2021 Mar 3 (Vancouver)
+    rf"{_YEAR}\s+(?P<m>{_MONTH})\s*{_DAY}(?!\d)",
+    # February 2016, févr. 2016
+    rf"(?P<m>{_MONTH}),?\s*{_YEAR}",
+    # 2016 Feb (Vancouver), 2016-02 (BibTeX urldate)
+    rf"{_YEAR}\s+(?P<m>{_MONTH})",
+    r"(?P<y>\d{4})-(?P<m>\d{1,2})(?![\d-])",
+]
+_FORMS = [re.compile(form, re.IGNORECASE) for form in _DATE_FORMS]
+
+# The phrases that introduce an access date, including common typos.
+_KEYWORD = r"""
+    (?:(?:last|date|first)\s+)?a[cs]{1,4}e?s{1,3}ed(?:\s+(?:on|at))?
+  | (?:date\s+(?:of\s+)?)?access(?:\s+date)?
+  | (?:last\s+)?(?:viewed|visited|consulted|retrieved|downloaded|checked)(?:\s+on)?
+  | cited
+  | (?:page\s+)?consult[ée]e?s?(?:\s+le)?
+  | date\s+de\s+consultation
+  | (?:zuletzt\s+)?(?:abgerufen|aufgerufen|zugegriffen|eingesehen)(?:\s+am)?
+  | (?:letzter\s+)?zugriff(?:\s+am)?
+  | дата\s+(?:обращения|доступа|посещения|просмотра)
+  | (?:последнее\s+)?обращени[ея]
+  | consultad[oa](?:\s+el)?
+  | fecha\s+de\s+(?:consulta|acceso)
+  | accedido(?:\s+el)?
+  | (?:último\s+)?acceso(?:\s+el)?
+  | consultato(?:\s+il)?
+  | ultimo\s+accesso
+  | data\s+(?:di\s+)?(?:accesso|consultazione)
+  | acess(?:o|ado)(?:\s+em)?
+"""
+_KEYWORD_RE = re.compile(
+    rf"(?<![^\W\d_])(?:{_KEYWORD})(?![^\W\d_])[\s:,.\-–—]*(?:(?:on|in|le|en|am|im|el|em|il)\s+)?",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Something that looks like it was meant as a date, used to report an
+# impossible one instead of silently ignoring it.
+_DATE_LIKE_RE = re.compile(
+    r"(?<!\d)\d{1,4}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{1,4}(?!\d)"
+    rf"|(?<!\d)\d{{1,2}}{_ORD}\s*(?:(?:of|de)\s+)?{_MONTH},?\s*\d{{4}}"
+    rf"|{_MONTH}\s*\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{4}}",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """An access date as found in a reference: where, what it says, and what it means."""
+
+    start: int  # of the access phrase (keyword included)
+    end: int
+    text: str  # the date as written
+    date: AccessDate | None  # None when impossible
+    error: str | None = None
+
+
+def looks_like_date(text: str) -> bool:
+    """Whether all of ``text`` is a date (possible or not)."""
+    return any(form.fullmatch(text) for form in _FORMS) or bool(_DATE_LIKE_RE.fullmatch(text))
+
+
+def parse_date(text: str, *, today: _dt.date | None = None) -> tuple[AccessDate | None, str | None, int]:
+    """Read one date at the start of ``text``.
+
+    Returns ``(date, error, length)``. ``length`` is 0 when nothing date-like is
+    there. ``error`` explains why a date-like text is not a possible access date.
+    """
+    for form in _FORMS:
+        m = form.match(text)
+        if m:
+            date, error = _validate(m, today=today)
+            return date, error, m.end()
+    m = _DATE_LIKE_RE.match(text)
+    if m:
+        return None, "is not a date that exists", m.end()
+    return None, None, 0
+
+
+def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate | None, str | None]:
+    groups = m.groupdict()
+    year = int(groups["y"])
+    if len(groups["y"]) == 2:
+        year += 2000 if year < 70 else 1900
+    month_text = groups["m"]
+    numeric_month = month_text.isdigit()
+    month = int(month_text) if numeric_month else MONTHS[month_text.lower().rstrip(".")]
+    day = int(groups["d"]) if groups.get("d") else None
+    if numeric_month and not 1 <= month <= 12 and groups.get("sep") == "/" and day and 1 <= day <= 12:
+        # 07/20/2020 can only be month first; "/" is the US separator. A "." date
+        # stays day first, so 20.0.2020 is reported, not reinterpreted.
+        month, day = day, month
+    if not 1 <= month <= 12:
+        return None, f"month {month} does not exist"
+    if day is not None and not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return None, f"day {day} does not exist in {calendar.month_name[month]} {year}"
+    if year < 1989:
+        return None, f"year {year} is before the web existed"
+    today = today or _dt.date.today()
+    date = AccessDate(year, month, day)
+    # A day of slack for time zones: the author may be ahead of us.
+    if date.as_date() > today + _dt.timedelta(days=1):
+        return None, "is in the future"
+    return date, None
+
+
+def find_access_dates(text: str, *, today: _dt.date | None = None) -> list[DateMention]:
+    """Every access phrase in ``text`` that is followed by a date, valid or not."""
+    mentions = []
+    for m in _KEYWORD_RE.finditer(text):
+        date, error, length = parse_date(text[m.end():], today=today)
+        if length:
+            end = m.end() + length
+            mentions.append(DateMention(m.start(), end, text[m.end():end], date, error))
+    return mentions
+
+
+def date_after(text: str, pos: int, *, today: _dt.date | None = None) -> DateMention | None:
+    """A date right after ``pos`` ("Available at: URL, 5 February 2016")."""
+    gap = re.compile(r"[\s,;:(\[–—-]*").match(text, pos)
+    assert gap is not None
+    start = gap.end()
+    date, error, length = parse_date(text[start:], today=today)
+    if not length:
+        return None
+    return DateMention(pos, start + length, text[start:start + length], date, error)

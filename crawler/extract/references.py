@@ -1,0 +1,124 @@
+"""Reading one reference entry: the URLs it cites, their access dates, and what is wrong with it."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+
+from crawler.extract.dates import DateMention, date_after, find_access_dates
+from crawler.extract.split import Entry
+from crawler.extract.urls import LABEL_RE, Found, Kind, UrlError, clean_text, find_urls, normalise
+from crawler.model import Citation, Problem, ProblemKind, Reference
+
+
+@dataclass(frozen=True)
+class ReadReference:
+    """What one entry yields: its citations and its problems."""
+
+    reference: Reference
+    citations: tuple[Citation, ...]
+    problems: tuple[Problem, ...]
+
+
+def display_text(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
+    reference = Reference(entry.source, entry.line, display_text(clean_text(entry.text)))
+    scan = clean_text(entry.scan)
+    found = find_urls(scan)
+    masked = _mask(scan, found)
+    mentions = find_access_dates(masked, today=today)
+    labels = [m.end() for m in LABEL_RE.finditer(masked)]
+    for item in found:
+        # "Available at: URL, 5 February 2016": a date right after a labelled URL.
+        if any(0 <= item.start - label <= 3 for label in labels):
+            after = date_after(masked, item.end, today=today)
+            if after is not None and not any(m.start <= after.start < m.end for m in mentions):
+                mentions.append(after)
+    mentions.sort(key=lambda m: m.start)
+
+    problems: list[Problem] = []
+    citations: list[Citation] = []
+    seen: set[str] = set()
+    for index, item in enumerate(found):
+        if item.truncated:
+            problems.append(Problem(ProblemKind.TRUNCATED_URL, reference,
+                                    f"“{item.text}” is cut short with an ellipsis"))
+            continue
+        try:
+            normalised = normalise(item.text, item.kind)
+        except UrlError as exc:
+            problems.append(Problem(ProblemKind(exc.kind), reference, exc.detail))
+            continue
+        if normalised.url in seen:
+            continue
+        seen.add(normalised.url)
+        mention = _mention_for(found, index, mentions)
+        alternatives = tuple(
+            alt for alt in (_safe_normalise(a) for a in item.alternatives) if alt and alt != normalised.url
+        )
+        citations.append(Citation(
+            reference=reference,
+            url=normalised.url,
+            cited_as=item.text,
+            accessed=mention.date if mention else None,
+            known_snapshot=normalised.known_snapshot,
+            alternatives=alternatives,
+        ))
+    for mention in mentions:
+        if mention.error:
+            problems.append(Problem(ProblemKind.BAD_ACCESS_DATE, reference,
+                                    f"access date “{mention.text.strip()}” {mention.error}"))
+    if not found and (labels or mentions):
+        problems.append(Problem(ProblemKind.MISSING_URL, reference, _missing_detail(masked, labels, mentions)))
+    problems.sort(key=lambda p: 0 if p.kind is not ProblemKind.BAD_ACCESS_DATE else 1)
+    return ReadReference(reference, tuple(citations), tuple(problems))
+
+
+def _missing_detail(text: str, labels: list[int], mentions: list[DateMention]) -> str:
+    if labels:
+        label = LABEL_RE.search(text)
+        assert label is not None
+        return f"says “{display_text(label.group()).rstrip(' :')}” but gives no URL"
+    return f"gives an access date (“{display_text(text[mentions[0].start:mentions[0].end])}”) but no URL"
+
+
+def _safe_normalise(text: str) -> str | None:
+    try:
+        return normalise(text).url
+    except UrlError:
+        return None
+
+
+def _mask(text: str, found: list[Found]) -> str:
+    """``text`` with URLs blanked out, so dates inside URLs are not read as access dates."""
+    chars = list(text)
+    for item in found:
+        for i in range(item.start, item.end):
+            if not chars[i].isspace():
+                chars[i] = "\x00"
+    return "".join(chars)
+
+
+def _mention_for(found: list[Found], index: int, mentions: list[DateMention]) -> DateMention | None:
+    """The access date that belongs to the ``index``-th URL of a reference.
+
+    Usually the first one after the URL and before the next URL ("URL (accessed
+    …)"); Chicago puts it before ("Accessed March 3, 2021. URL"); a reference
+    with one date and several URLs gives it to all of them.
+    """
+    if not mentions:
+        return None
+    item = found[index]
+    next_start = found[index + 1].start if index + 1 < len(found) else None
+    previous_end = found[index - 1].end if index else 0
+    after = [m for m in mentions if m.start >= item.end and (next_start is None or m.start < next_start)]
+    if after:
+        return after[0]
+    before = [m for m in mentions if previous_end <= m.start and m.end <= item.start]
+    if before:
+        return before[-1]
+    return mentions[0] if len(mentions) == 1 else None

@@ -1,0 +1,188 @@
+"""Splitting a plain-text reference list into entries.
+
+Reference lists arrive numbered ("1.", "[1]"), bulleted, blank-line separated,
+with hanging indents, or one per line with wrapped continuation lines, and
+often mixed with the paper's own prose. The splitter keeps line breaks inside
+an entry so the URL scanner can decide whether a URL was broken across lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from crawler.extract.dates import find_access_dates
+from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, continues
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One reference's text as found in a document, before URLs are read from it.
+
+    ``scan`` is what the URL scanner reads: the text with its original line
+    breaks, plus, for markup formats, the link targets the markup carries.
+    """
+
+    source: str
+    line: int
+    text: str
+    scan: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.scan:
+            object.__setattr__(self, "scan", self.text)
+
+
+# A dash that is not the start of MLA's "---." (same author as above).
+_BULLET_RE = re.compile(r"[ \t]*(?:[-–—•·▪●◦‣⁃](?![-–—])(?=[ \t]*\S)|[*+](?=[ \t]+\S))[ \t]*")
+# MLA's "---." for "same author as above" starts a reference of its own.
+_SAME_AUTHOR_RE = re.compile(r"[ \t]*[-–—_]{2,}[ \t]*[.,]")
+# Markdown link reference definitions, "[carnegie-2019]: <https://…>".
+_DEFINITION_RE = re.compile(r"[ \t]{0,3}\[[^\]]+\]:(?=[ \t]*\S)")
+_BRACKET_NUMBER_RE = re.compile(r"[ \t]*\[(\d{1,4})\][ \t]*")
+_NUMBER_RE = re.compile(r"[ \t]*\(?(\d{1,3})[.)](?=[ \t]|$)[ \t]*")
+# The start of a new reference in styles without markers: "Surname, X." or
+# "Surname X." or "SURNAME, X.", possibly with a particle ("van", "de").
+_AUTHOR_START_RE = re.compile(
+    r"(?:(?:van|von|de|der|den|du|da|di|le|la|al|el|bin|ibn)\s+)*"
+    r"[A-ZА-ЯЁ][\w'’-]+(?:,\s*(?:[A-ZА-ЯЁ]\.|[A-ZА-ЯЁ][a-zа-яё]+)|\s+[A-ZА-ЯЁ]\.)"
+)
+_TERMINAL = ".)]”\"»!?"
+# Markdown block syntax that never continues a paragraph.
+_HEADING_RE = re.compile(r"[ \t]{0,3}(?:#{1,6}(?:[ \t]|$)|={3,}[ \t]*$|-{3,}[ \t]*$)")
+
+
+@dataclass
+class _Open:
+    line: int
+    indent: int
+    marked: bool
+    lines: list[str] = field(default_factory=list)
+    last_indent: int = 0
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _indent(line: str) -> int:
+    stripped = line.lstrip(" \t")
+    return len(line[: len(line) - len(stripped)].expandtabs(4))
+
+
+class _Numbering:
+    """Accepts "12." as a marker only when it follows "11.": a wrapped line can start with "2001."."""
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+
+    def accept(self, number: int) -> bool:
+        if self.last is None or number == self.last + 1 or number == 1:
+            self.last = number
+            return True
+        return False
+
+
+def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> Iterator[Entry]:
+    """Group lines into reference entries. ``lines`` carry no line ends."""
+    current: _Open | None = None
+    numbering = _Numbering()
+
+    def flush() -> Iterator[Entry]:
+        nonlocal current
+        if current is not None and any(part.strip() for part in current.lines):
+            yield Entry(source, current.line, current.text())
+        current = None
+
+    for lineno, raw in enumerate(lines, first_line):
+        line = clean_text(raw).rstrip()
+        if not line.strip():
+            yield from flush()
+            continue
+        if _DEFINITION_RE.match(line) or _SAME_AUTHOR_RE.match(line):
+            # Always a reference of its own, but not a list marker that the
+            # following unmarked lines would belong to.
+            yield from flush()
+            current = _Open(lineno, _indent(line), False, [line.strip()], _indent(line))
+            continue
+        body = _marker(line, numbering)
+        if body is not None:
+            yield from flush()
+            current = _Open(lineno, _indent(line), True, [body.strip()], _indent(line))
+            continue
+        indent = _indent(line)
+        if current is not None and _continues(current, line.strip(), indent):
+            current.lines.append(line.strip())
+            current.last_indent = indent
+            continue
+        yield from flush()
+        current = _Open(lineno, indent, False, [line.strip()], indent)
+    yield from flush()
+
+
+def _marker(line: str, numbering: _Numbering) -> str | None:
+    """The text after a list marker, or None when the line starts no list item."""
+    m = _BRACKET_NUMBER_RE.match(line)
+    if m:
+        numbering.last = int(m.group(1))
+        return line[m.end():]
+    m = _NUMBER_RE.match(line)
+    if m and numbering.accept(int(m.group(1))):
+        return line[m.end():]
+    m = _BULLET_RE.match(line)
+    if m:
+        return line[m.end():]
+    return None
+
+
+def _continues(entry: _Open, line: str, indent: int) -> bool:
+    """Whether ``line`` carries on ``entry`` rather than starting a new reference."""
+    previous = entry.lines[-1]
+    if _url_runs_on(previous, line):
+        return True
+    if entry.marked:
+        # In a numbered or bulleted list, unmarked lines belong to the item above.
+        return True
+    if indent > entry.indent:
+        return True  # hanging indent
+    if entry.indent > 0 and indent < entry.indent:
+        return True  # first-line indent
+    if entry.last_indent > indent:
+        return False  # back at the margin after an indented continuation
+    text = entry.text()
+    if _START_RE.match(line) or LABEL_RE.match(line):
+        # "Available at: …" or a URL on its own line finishes the reference above,
+        # unless that one has its URL already (a plain list of URLs).
+        return not _START_RE.search(text)
+    opening = line.lstrip("([ ")[:80]
+    access = find_access_dates(opening)
+    if access and access[0].start == 0:
+        return not find_access_dates(text)
+    if _AUTHOR_START_RE.match(line):
+        return False
+    if previous[-1] not in _TERMINAL and not previous.endswith(("://", "/")) and not _ends_with_url(previous):
+        return True  # the sentence is not finished
+    return line[0].islower()
+
+
+def _ends_with_url(line: str) -> bool:
+    last = line.rsplit(None, 1)[-1]
+    return bool(_START_RE.search(last)) and not last.endswith(":")
+
+
+def _url_runs_on(previous: str, line: str) -> bool:
+    """A URL at the end of ``previous`` that ``line`` continues."""
+    last = previous.rsplit(None, 1)[-1] if previous.strip() else ""
+    if not _START_RE.search(last):
+        return False
+    token = line.split(None, 1)[0]
+    return continues(last, "\n", token) is not None
+
+
+def split_blocks(text: str, source: str) -> Iterator[Entry]:
+    """Split a whole document held in memory (used by tests and small formats)."""
+    return split_entries(text.splitlines(), source)
+
+
+def is_markdown_separator(line: str) -> bool:
+    return bool(_HEADING_RE.match(line))

@@ -1,0 +1,390 @@
+"""Finding URLs in reference text as people (and PDF copy-paste) write them, and normalising them.
+
+A URL read wrong becomes a false "dead" later, so the scanner is careful about
+what it joins: a line break or a space inside a URL is bridged only when what
+follows cannot be ordinary prose.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from urllib.parse import quote, unquote, urlsplit
+
+from crawler.extract.dates import looks_like_date
+from crawler.model import Snapshot
+
+try:  # IDNA 2008 with UTS #46 mapping, as browsers do; yarl already depends on it.
+    import idna as _idna
+except ImportError:  # pragma: no cover - the stdlib codec (IDNA 2003) is close enough
+    _idna = None
+
+
+# Invisible characters that PDF copy-paste leaves inside words and URLs.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f"), " ")
+
+
+def clean_text(text: str) -> str:
+    """Drop soft hyphens and zero-width characters; turn no-break spaces into spaces."""
+    return text.translate(_INVISIBLE).translate(_SPACES)
+
+
+class Kind(Enum):
+    URL = "url"
+    DOI = "doi"
+    FRAGMENT = "fragment"  # a piece of a URL with no host: never checkable
+
+
+# Country-code TLDs are any two letters; generic ones are listed. A schemeless
+# host is only taken when a path follows, and only in lower case, so "Vol.II/III"
+# or "U.S./Japan" are not read as hosts.
+_GTLDS = (
+    "com|net|org|edu|gov|mil|int|info|biz|name|pro|mobi|asia|tel|travel|jobs|museum|aero|coop|"
+    "app|dev|io|ai|tv|news|online|site|website|blog|tech|store|shop|club|xyz|top|global|world|"
+    "today|press|media|center|institute|international|foundation|agency|network|academy|"
+    "university|school|studio|eu|[a-z]{2}|рф|укр|бел|срб|қаз|мкд|мон|中国|中國|香港|台灣|台湾|한국"
+)
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_START_RE = re.compile(
+    rf"""
+      (?P<scheme>(?<![^\W_])(?:https?|ftp)(?::/{{1,3}}|//)(?=\S|[ \t]*\n[ \t]*\S))
+    | (?P<www>(?<![\w@./:%-])www\d{{0,3}}\.(?=[^\W_]))
+    | (?P<doi>(?<![^\W_])doi\s*:?\s*(?=10\.\d{{4,9}}/\S))
+    | (?P<bare_doi>(?<![\w./:%-])(?=10\.\d{{4,9}}/[^\s,;]))
+    | (?P<domain>(?<![\w@./:%-])(?-i:(?:{_LABEL}\.)+(?:{_GTLDS}))(?=/))
+    | (?P<fragment>(?<![\w/.%:-])(?:
+            [\w-]*\.?(?:php\d?|aspx?|jspx?|cgi|cfm|s?html?|pl|do)\?[\w.%\[\]-]+=
+          | [\w-]+\?[\w.%-]+=[^\s&]*&[\w.%-]+=))
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Words that announce a URL. After one of them, anything URL-shaped is a URL
+# or the remains of one.
+LABEL_RE = re.compile(
+    r"""(?<![^\W\d_])(?:
+        available\s+(?:at|from|online(?:\s+at)?|on\s+line)
+      | available\s*:
+      | retrieved\s+from
+      | url\s*:
+      | режим\s+доступа
+      | доступно\s+по\s+ссылке
+      | disponible\s+(?:sur|en|à|a|en\s+ligne)
+      | (?:verfügbar|abrufbar)\s+unter
+      | online\s+verfügbar
+      | \[online\]
+      | \[en\s+ligne\]
+      | en\s+ligne\s*:
+      | link\s*:
+    )(?![^\W\d_])\s*:?""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Characters that end a URL wherever they appear.
+_STOP = set("<>\"“”«»‘’{}|\\^`，。、；：（）【】《》「」")
+_OPENERS = {")": "(", "]": "["}
+# Characters that end a sentence rather than a URL.
+_TRAILING = ".,;:!?'\"*’‘`»”…"
+_EXTENSION_RE = re.compile(
+    r"\.(?:s?html?|php\d?|aspx?|jspx?|cfm|cgi|pdf|xml|json|docx?|xlsx?|pptx?|txt|csv|zip|epub)$",
+    re.IGNORECASE,
+)
+# Tokens that are prose even though they contain a slash: and/or, he/she.
+_WORD_SLASH_RE = re.compile(r"[^\W\d_]+/[^\W\d_]+")
+_ELLIPSIS_RE = re.compile(r"\.{3}|…")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A URL-shaped piece of text."""
+
+    start: int
+    end: int
+    text: str  # as written, with line breaks and inserted spaces bridged
+    kind: Kind
+    truncated: bool = False  # cut with an ellipsis
+    alternatives: tuple[str, ...] = ()
+
+
+def _body_end(text: str, i: int) -> int:
+    """Where a run of URL characters starting at ``i`` ends.
+
+    A closing bracket ends the URL unless the URL opened it, which keeps
+    /wiki/Central_Asia_(region) whole and leaves out the ")" of "(see https://…)".
+    """
+    depth = {"(": 0, "[": 0}
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace() or c in _STOP:
+            break
+        if c in depth:
+            depth[c] += 1
+        elif c in _OPENERS:
+            opener = _OPENERS[c]
+            if not depth[opener]:
+                break
+            depth[opener] -= 1
+        i += 1
+    return i
+
+
+_GAP_RE = re.compile(r"[ \t]*(?:\n[ \t]*)?")
+
+
+SURE = "sure"
+GUESS = "guess"  # the other reading is kept as an alternative for the checker
+
+
+def continues(url: str, gap: str, token: str) -> str | None:
+    """Whether ``token``, after whitespace ``gap``, is the rest of ``url``: SURE, GUESS or None.
+
+    PDF copy-paste breaks URLs at line ends and sometimes inserts a space
+    (``…&Ite mid=29…``). Bridging a gap is only safe when the next token cannot
+    be a word of the sentence: a space is bridged only before query or path
+    syntax; a line break also before a slug ("ur-pub-61767"), which is a guess
+    because a URL may also simply end at the line's end.
+    """
+    if not url or not token or url[-1] in ",;:!?)]'\"":
+        return None
+    newline = "\n" in gap
+    if newline and url.endswith(("://", ":/", "//")) and token[0].isalnum():
+        return SURE  # "https://" at a line end: the host is on the next line
+    join = _continues(url, newline, gap, token)
+    # "annual-\nreport.pdf": the hyphen may be the typesetter's.
+    return GUESS if join and newline and url.endswith("-") else join
+
+
+def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
+    start = _START_RE.match(token)
+    if token[0] in "([<\"“«'" or start and not start.group("fragment"):
+        return None
+    rest = _strip_trailing(token)
+    if not rest or looks_like_date(rest):
+        return None
+    if not newline and gap.count(" ") + gap.count("\t") > 1:
+        return None
+    if re.search(r"[=&/?#%]", rest) or _EXTENSION_RE.search(rest):
+        return SURE if not _WORD_SLASH_RE.fullmatch(rest) else None
+    if not newline:
+        return None
+    if re.search(r"(?i)(?:^|/)www\d{0,3}\.?$", url):
+        return SURE  # nothing of the host yet
+    slug = (rest[0].islower() or rest[0].isdigit()) and not any(c.isupper() for c in rest)
+    if not slug:
+        return None
+    if url[-1] in "-_=&?":
+        return GUESS if url[-1] == "-" else SURE  # a URL does not end in "?" or "="
+    if url[-1] in "/.~%+" or url[-1].isalnum():
+        # "…central-asia-to" + "ur-pub-61767": a slug that carries on the URL.
+        # A lone word or year ("and", "2019") is prose.
+        if re.search(r"[\d_.~-]", rest) and not rest.isdigit():
+            return GUESS
+    return None
+
+
+def _cut_unclosed(text: str) -> str:
+    """Cut at a bracket the URL never closes: "…/a.html(accessed 3 March 2021)" lost its space."""
+    stack: list[int] = []
+    for i, c in enumerate(text):
+        if c in "([":
+            stack.append(i)
+        elif c in ")]" and stack:
+            stack.pop()
+    return text[: stack[0]] if stack else text
+
+
+def _strip_trailing(text: str) -> str:
+    end = len(text)
+    while end and text[end - 1] in _TRAILING:
+        end -= 1
+    return text[:end]
+
+
+def find_urls(text: str) -> list[Found]:
+    """Every URL, DOI or URL fragment in ``text``, in order."""
+    found: list[Found] = []
+    pos = 0
+    labels = [m.end() for m in LABEL_RE.finditer(text)]
+    while True:
+        m = _START_RE.search(text, pos)
+        label_fragment = _fragment_after_label(text, labels, pos, m.start() if m else len(text))
+        if label_fragment is not None:
+            found.append(label_fragment)
+            pos = label_fragment.end
+            continue
+        if m is None:
+            break
+        kind = Kind.DOI if (m.group("doi") is not None or m.group("bare_doi") is not None) else (
+            Kind.FRAGMENT if m.group("fragment") is not None else Kind.URL
+        )
+        item = _extend(text, m.start(), m.end(), kind)
+        if item is None:
+            pos = m.end() or m.start() + 1
+            continue
+        found.append(item)
+        pos = item.end
+    return found
+
+
+def _fragment_after_label(text: str, labels: list[int], pos: int, limit: int) -> Found | None:
+    """The remains of a URL right after "Available at:" that has no host."""
+    for start in labels:
+        if not pos <= start < limit:
+            continue
+        i = start
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= limit or _START_RE.match(text, i):
+            continue
+        end = _body_end(text, i)
+        token = _strip_trailing(text[i:end])
+        if token and not looks_like_date(token) and (
+            token.startswith("/") or re.search(r"[/?=&]", token) or _EXTENSION_RE.search(token)
+        ) and not _WORD_SLASH_RE.fullmatch(token):
+            return _extend(text, i, i, Kind.FRAGMENT)
+    return None
+
+
+def _extend(text: str, start: int, body_start: int, kind: Kind) -> Found | None:
+    raw = text[start:_body_end(text, body_start)]
+    end = start + len(raw)
+    readings: list[tuple[int, int]] = []  # (where a guessed join was made, hyphen or not)
+    while True:
+        gap = _GAP_RE.match(text, end)
+        assert gap is not None
+        token_start = gap.end()
+        if token_start == end or token_start >= len(text):
+            break
+        token_end = _body_end(text, token_start)
+        join = continues(raw, gap.group(), text[token_start:token_end])
+        if join is None:
+            break
+        if join == GUESS:
+            readings.append((len(raw), raw.endswith("-")))
+        raw += text[token_start:token_end]
+        end = token_end
+    cited = _strip_trailing(_cut_unclosed(raw))
+    truncated = bool(_ELLIPSIS_RE.search(raw[max(len(cited) - 1, 0):])) or bool(
+        re.search(r"/(?:\.{3}|…)(?:/|$)", cited)
+    )
+    if truncated and not _ELLIPSIS_RE.search(cited):
+        # Keep the "..." of a cut URL in what we show, so a reader sees why.
+        cited = raw.rstrip(",;:!?'\"*’‘`»”")
+    if not cited or kind is not Kind.FRAGMENT and len(cited.rstrip("/")) <= body_start - start:
+        return None  # a scheme or "www." with nothing after it
+    alternatives = []
+    for at, hyphen in readings:
+        # "annual-\nreport.pdf" may be "annualreport.pdf"; "…-to\nur-pub" may end at "-to".
+        alternatives.append(cited[: at - 1] + cited[at:] if hyphen else _strip_trailing(cited[:at]))
+    return Found(start, end, cited, kind, truncated, tuple(alternatives))
+
+
+class UrlError(ValueError):
+    """A cited URL that cannot be checked as written."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind  # a ProblemKind value
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Normalised:
+    url: str
+    known_snapshot: Snapshot | None = None
+
+
+_SCHEME_FIX_RE = re.compile(r"^(https?|ftp)(?::/{1,3}|//)", re.IGNORECASE)
+_WAYBACK_RE = re.compile(
+    r"^(?:https?://)?(?:web|wayback)\.archive\.org/web/(\d{4,14})(?:[a-z]{2}_|\*)?/(.+)$",
+    re.IGNORECASE,
+)
+_DOI_RESOLVERS = {"doi.org", "dx.doi.org", "www.doi.org"}
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_QUERY_SAFE = _PATH_SAFE + "?[]"
+_DOI_SAFE = "/:@!$&'()*+,;=-._~%[]"
+_HOST_RE = re.compile(r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
+_IPV4_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
+
+
+def _pct(text: str, safe: str) -> str:
+    """Percent-encode once: keep existing %XX escapes, encode a stray "%" and non-ASCII."""
+    return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", text), safe=safe)
+
+
+def doi_url(doi: str) -> str:
+    return "https://doi.org/" + _pct(doi, _DOI_SAFE)
+
+
+def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
+    """The absolute URL to request for a cited URL or DOI.
+
+    Raises UrlError when the citation cannot be checked as written.
+    """
+    if kind is Kind.FRAGMENT:
+        raise UrlError("truncated_url", f"“{text}” is part of a URL: it has no host")
+    if kind is Kind.DOI:
+        return Normalised(doi_url(re.sub(r"(?i)^doi\s*:?\s*", "", text)))
+    wayback = _WAYBACK_RE.match(text)
+    if wayback:
+        timestamp, original = wayback.groups()
+        try:
+            inner = normalise(original)
+        except UrlError:
+            pass  # not a capture of a page we can name; check the archive URL itself
+        else:
+            if inner.known_snapshot is None:
+                snapshot_url = f"https://web.archive.org/web/{timestamp}/{inner.url}"
+                return Normalised(inner.url, Snapshot(url=snapshot_url, timestamp=timestamp))
+    if _SCHEME_FIX_RE.match(text):
+        text = _SCHEME_FIX_RE.sub(lambda m: m.group(1).lower() + "://", text, count=1)
+    elif "://" not in text:
+        # Schemeless citations are as old as the web; plain http is what every
+        # site still answers, with a redirect where it wants https.
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise UrlError("malformed_url", f"“{text}” is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise UrlError("malformed_url", f"“{text}”: scheme {scheme}: is not checked")
+    host = _host(parts.hostname or "", text)
+    netloc = host
+    if parts.username is not None:
+        netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    path = _pct(parts.path, _PATH_SAFE) or "/"
+    url = f"{scheme}://{netloc}{path}"
+    if parts.query:
+        url += "?" + _pct(parts.query, _QUERY_SAFE)
+    if host in _DOI_RESOLVERS and path.startswith("/10."):
+        return Normalised(doi_url(unquote(path[1:]) + ("?" + parts.query if parts.query else "")))
+    return Normalised(url)
+
+
+def _host(host: str, text: str) -> str:
+    host = host.rstrip(".")
+    if not host:
+        raise UrlError("truncated_url", f"“{text}” has no host")
+    if host.startswith("[") or ":" in host:
+        return f"[{host.strip('[]')}]"  # IPv6, validated by urlsplit
+    if not host.isascii():
+        try:
+            if _idna is not None:
+                host = _idna.encode(host, uts46=True).decode("ascii")
+            else:  # pragma: no cover
+                host = host.encode("idna").decode("ascii")
+        except (UnicodeError, ValueError) as exc:
+            raise UrlError("malformed_url", f"“{text}”: host is not a valid name ({exc})") from None
+    host = host.lower()
+    if host == "localhost" or _IPV4_RE.fullmatch(host) or _HOST_RE.fullmatch(host):
+        return host
+    if "." not in host:
+        raise UrlError("truncated_url", f"“{text}”: host “{host}” is incomplete")
+    raise UrlError("malformed_url", f"“{text}”: “{host}” is not a valid host name")

@@ -1,0 +1,139 @@
+"""The types that flow between the stages: extract → check → archive → store → report.
+
+They are small frozen dataclasses so that a stage can hand them on without
+copying and a test can build them by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+@dataclass(frozen=True, order=True)
+class AccessDate:
+    """The date an author says they saw a page.
+
+    Citations often give only month and year ("Accessed on February 2016");
+    inventing a day would be guessing, so ``day`` may be ``None``.
+    """
+
+    year: int
+    month: int
+    day: int | None = None
+
+    def isoformat(self) -> str:
+        if self.day is None:
+            return f"{self.year:04d}-{self.month:02d}"
+        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+
+    def wayback_timestamp(self) -> str:
+        """The 6- or 8-digit prefix the Wayback APIs accept as a target time."""
+        return self.isoformat().replace("-", "")
+
+    def as_date(self) -> _dt.date:
+        return _dt.date(self.year, self.month, self.day or 1)
+
+    def __str__(self) -> str:
+        return self.isoformat()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One entry of a reference list, where it was found and its text as written."""
+
+    source: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A capture of a page in a web archive."""
+
+    url: str
+    timestamp: str  # 14-digit Wayback time, UTC (a prefix when the citation gave less)
+    archive: str = "wayback"
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One URL as one reference cites it."""
+
+    reference: Reference
+    url: str  # normalised: absolute, IDNA host, percent-encoded once
+    cited_as: str  # as written, with PDF line breaks and inserted spaces removed
+    accessed: AccessDate | None = None
+    known_snapshot: Snapshot | None = None
+    # Other readings of an ambiguous citation (a hyphen at a line break may or
+    # may not belong to the URL); the checker may try them if the first is dead.
+    alternatives: tuple[str, ...] = ()
+
+
+class ProblemKind(StrEnum):
+    TRUNCATED_URL = "truncated_url"
+    MISSING_URL = "missing_url"
+    BAD_ACCESS_DATE = "bad_access_date"
+    MALFORMED_URL = "malformed_url"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a reference that a person has to fix by hand."""
+
+    kind: ProblemKind
+    reference: Reference
+    detail: str
+
+
+@dataclass
+class Link:
+    """One URL to check, with every citation of it.
+
+    Mutable because extraction keeps adding citations as later references cite
+    the same URL; everything after extraction treats it as read-only.
+    """
+
+    url: str
+    cited_as: str
+    citations: list[Citation] = field(default_factory=list)
+    known_snapshot: Snapshot | None = None
+    alternatives: tuple[str, ...] = ()
+
+    @classmethod
+    def from_citation(cls, citation: Citation) -> Link:
+        return cls(
+            url=citation.url,
+            cited_as=citation.cited_as,
+            citations=[citation],
+            known_snapshot=citation.known_snapshot,
+            alternatives=citation.alternatives,
+        )
+
+    def add(self, citation: Citation) -> None:
+        if any(c.reference == citation.reference for c in self.citations):
+            return
+        self.citations.append(citation)
+        if self.known_snapshot is None and citation.known_snapshot is not None:
+            self.known_snapshot = citation.known_snapshot
+
+    @property
+    def accessed(self) -> AccessDate | None:
+        """The earliest access date any citation gives: the page as first seen."""
+        dates = [c.accessed for c in self.citations if c.accessed is not None]
+        return min(dates) if dates else None
+
+
+@dataclass(frozen=True)
+class InputError:
+    """An input that could not be read; the run goes on without it."""
+
+    source: str
+    message: str
+    # False when the rest of the input was still read (one broken BibTeX entry).
+    fatal: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}"

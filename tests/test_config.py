@@ -1,0 +1,47 @@
+"""Settings: the shipped file documents every default, and mistakes are caught."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, Settings, load_settings
+
+SHIPPED = Path(__file__).parent.parent / "config" / "crawler.toml"
+
+
+def test_shipped_config_states_exactly_the_defaults():
+    loaded = load_settings(SHIPPED)
+    assert loaded == Settings(base_dir=SHIPPED.parent)
+
+
+def test_every_setting_is_in_the_shipped_file_with_a_comment():
+    text = SHIPPED.read_text(encoding="utf-8")
+    for section, values in vars(Settings()).items():
+        if section == "base_dir":
+            continue
+        assert f"[{section}]" in text
+        for name in vars(values):
+            before = text.split(f"\n{name} = ", 1)
+            assert len(before) == 2, f"{section}.{name} is not in the shipped file"
+            assert before[0].rstrip().splitlines()[-1].startswith("#"), f"{section}.{name} has no comment"
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    config = tmp_path / "crawler.toml"
+    config.write_text('[inputs]\npaths = ["lists"]\n', encoding="utf-8")
+    assert load_settings(config).default_inputs() == [str(tmp_path / "lists")]
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ("[inputs]\nmax_file_bytes = \"big\"\n", "expected int"),
+    ("[inputs]\npaths = \"references\"\n", "expected a list"),
+    ("[nonsense]\n", "unknown setting “nonsense”"),
+    ("[inputs\n", "not valid TOML"),
+])
+def test_config_mistakes_are_named(tmp_path, toml, message):
+    config = tmp_path / "crawler.toml"
+    config.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config)
