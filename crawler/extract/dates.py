@@ -44,6 +44,12 @@ _DAY = r"(?P<d>\d{1,2})"
 _ORD = r"(?:st|nd|rd|th|er|e|\.)?"
 _YEAR = r"(?P<y>\d{4})(?!\d)"
 
+_JA_DATE = (r"(?:(?P<era>令和|平成)\s*(?P<ey>\d{1,2}|元)|(?P<y>\d{4}))\s*年\s*(?P<m>\d{1,2})\s*月"
+            r"(?:\s*(?P<d>\d{1,2})\s*日)?")
+_ERAS = {"令和": 2018, "平成": 1988}  # year 1 of Reiwa is 2019
+# Full-width digits become ASCII one for one, so offsets stay valid.
+_FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+
 # Each pattern names its groups d, m (month as a word or a number) and y.
 _DATE_FORMS = [
     # 2019-05-03, 2019/05/03
@@ -62,6 +68,8 @@ _DATE_FORMS = [
     # 2016 Feb (Vancouver), 2016-02 (BibTeX urldate)
     rf"{_YEAR}\s+(?P<m>{_MONTH})",
     r"(?P<y>\d{4})-(?P<m>\d{1,2})(?![\d-])",
+    # 2021年3月3日, 令和2年7月20日 (Japanese, with the imperial era), 2020年7月
+    _JA_DATE,
 ]
 _FORMS = [re.compile(form, re.IGNORECASE) for form in _DATE_FORMS]
 
@@ -85,11 +93,15 @@ _KEYWORD = r"""
   | ultimo\s+accesso
   | data\s+(?:di\s+)?(?:accesso|consultazione)
   | acess(?:o|ado)(?:\s+em)?
+  | (?:最終)?(?:閲覧|アクセス|参照)(?:日時?)?
 """
 _KEYWORD_RE = re.compile(
-    rf"(?<![^\W\d_])(?:{_KEYWORD})(?![^\W\d_])[\s:,.\-–—]*(?:(?:on|in|le|en|am|im|el|em|il)\s+)?",
+    rf"(?<![^\W\d_])(?:{_KEYWORD})(?![^\W\d_])[\s:,.\-–—：]*(?:(?:on|in|le|en|am|im|el|em|il)\s+)?",
     re.IGNORECASE | re.VERBOSE,
 )
+
+# Japanese puts the word after the date: （2021年3月3日閲覧）.
+_JA_SUFFIX_RE = re.compile(rf"{_JA_DATE}\s*(?:に\s*)?(?:最終)?(?:閲覧|アクセス|参照|取得|確認)")
 
 # Something that looks like it was meant as a date, used to report an
 # impossible one instead of silently ignoring it.
@@ -114,6 +126,8 @@ class DateMention:
 
 def looks_like_date(text: str) -> bool:
     """Whether all of ``text`` is a date (possible or not)."""
+    if not any(c.isdigit() for c in text):
+        return False
     return any(form.fullmatch(text) for form in _FORMS) or bool(_DATE_LIKE_RE.fullmatch(text))
 
 
@@ -123,6 +137,7 @@ def parse_date(text: str, *, today: _dt.date | None = None) -> tuple[AccessDate 
     Returns ``(date, error, length)``. ``length`` is 0 when nothing date-like is
     there. ``error`` explains why a date-like text is not a possible access date.
     """
+    text = text.translate(_FULLWIDTH)
     for form in _FORMS:
         m = form.match(text)
         if m:
@@ -136,9 +151,12 @@ def parse_date(text: str, *, today: _dt.date | None = None) -> tuple[AccessDate 
 
 def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate | None, str | None]:
     groups = m.groupdict()
-    year = int(groups["y"])
-    if len(groups["y"]) == 2:
-        year += 2000 if year < 70 else 1900
+    if groups.get("era"):
+        year = _ERAS[groups["era"]] + (1 if groups["ey"] == "元" else int(groups["ey"]))
+    else:
+        year = int(groups["y"])
+        if len(groups["y"]) == 2:
+            year += 2000 if year < 70 else 1900
     month_text = groups["m"]
     numeric_month = month_text.isdigit()
     month = int(month_text) if numeric_month else MONTHS[month_text.lower().rstrip(".")]
@@ -161,15 +179,41 @@ def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate |
     return date, None
 
 
+# Cheap substring tests that rule out most text before the keyword regex runs;
+# every alternative of _KEYWORD contains one of them.
+_KEYWORD_STEMS = ("ssed", "esed", "csed", "acces", "acess", "viewed", "visited", "consult", "retrieved",
+                  "downloaded", "checked", "cited", "abgerufen", "aufgerufen", "zugegriffen", "eingesehen",
+                  "zugriff", "дата", "обращени", "fecha", "accedido", "data", "閲覧", "アクセス", "参照")
+
+
 def find_access_dates(text: str, *, today: _dt.date | None = None) -> list[DateMention]:
     """Every access phrase in ``text`` that is followed by a date, valid or not."""
+    lowered = text.lower()
+    found = [i for i in map(lowered.find, _KEYWORD_STEMS) if i >= 0]
+    if not found:
+        return []
+    text = text.translate(_FULLWIDTH)
+    # Start a little before the first stem: a phrase begins at most a few words
+    # earlier ("date of access", "zuletzt abgerufen").
     mentions = []
-    for m in _KEYWORD_RE.finditer(text):
+    for m in _KEYWORD_RE.finditer(text, max(0, min(found) - 24)):
         date, error, length = parse_date(text[m.end():], today=today)
         if length:
             end = m.end() + length
             mentions.append(DateMention(m.start(), end, text[m.end():end], date, error))
+    if "年" in text:
+        for m in _JA_SUFFIX_RE.finditer(text):
+            date, error = _validate(m, today=today)
+            date_end = m.start() + len(m.group().rstrip("閲覧アクセス参照取得確認最終に \t"))
+            mentions.append(DateMention(m.start(), m.end(), text[m.start():date_end], date, error))
+        mentions.sort(key=lambda mention: mention.start)
     return mentions
+
+
+def starts_with_access_date(text: str) -> bool:
+    """Whether ``text`` opens with an access phrase and a date: "(accessed 3 March 2021)"."""
+    m = _KEYWORD_RE.match(text)
+    return bool(m and parse_date(text[m.end():])[2])
 
 
 def date_after(text: str, pos: int, *, today: _dt.date | None = None) -> DateMention | None:

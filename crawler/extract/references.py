@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from crawler.extract.dates import DateMention, date_after, find_access_dates
 from crawler.extract.split import Entry
-from crawler.extract.urls import LABEL_RE, Found, Kind, UrlError, clean_text, find_urls, normalise
+from crawler.extract.urls import LABEL_RE, Found, Kind, UrlError, clean_text, find_labels, find_urls, normalise
 from crawler.model import Citation, Problem, ProblemKind, Reference
 
 
@@ -31,7 +31,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     found = find_urls(scan)
     masked = _mask(scan, found)
     mentions = find_access_dates(masked, today=today)
-    labels = [m.end() for m in LABEL_RE.finditer(masked)]
+    labels = [m.end() for m in find_labels(masked)]
     for item in found:
         # "Available at: URL, 5 February 2016": a date right after a labelled URL.
         if any(0 <= item.start - label <= 3 for label in labels):
@@ -56,7 +56,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
         if normalised.url in seen:
             continue
         seen.add(normalised.url)
-        mention = _mention_for(found, index, mentions)
+        mention = _mention_for(masked, found, index, mentions)
         alternatives = tuple(
             alt for alt in (_safe_normalise(a) for a in item.alternatives) if alt and alt != normalised.url
         )
@@ -95,30 +95,38 @@ def _safe_normalise(text: str) -> str | None:
 
 def _mask(text: str, found: list[Found]) -> str:
     """``text`` with URLs blanked out, so dates inside URLs are not read as access dates."""
-    chars = list(text)
     for item in found:
-        for i in range(item.start, item.end):
-            if not chars[i].isspace():
-                chars[i] = "\x00"
-    return "".join(chars)
+        span = text[item.start:item.end]
+        text = text[:item.start] + re.sub(r"\S", "\x00", span) + text[item.end:]
+    return text
 
 
-def _mention_for(found: list[Found], index: int, mentions: list[DateMention]) -> DateMention | None:
+def _mention_for(text: str, found: list[Found], index: int, mentions: list[DateMention]) -> DateMention | None:
     """The access date that belongs to the ``index``-th URL of a reference.
 
-    Usually the first one after the URL and before the next URL ("URL (accessed
-    …)"); Chicago puts it before ("Accessed March 3, 2021. URL"); a reference
-    with one date and several URLs gives it to all of them.
+    Chicago puts it right before the URL ("accessed March 3, 2021, URL");
+    most styles right after ("URL (accessed …)"), before the next URL; a
+    reference with one date and several URLs gives it to all of them.
     """
     if not mentions:
         return None
     item = found[index]
-    next_start = found[index + 1].start if index + 1 < len(found) else None
+    next_start = found[index + 1].start if index + 1 < len(found) else len(text)
     previous_end = found[index - 1].end if index else 0
-    after = [m for m in mentions if m.start >= item.end and (next_start is None or m.start < next_start)]
+    before = [m for m in mentions if previous_end <= m.start and m.end <= item.start]
+    if before and _only_glue(text[before[-1].end:item.start]):
+        return before[-1]
+    after = [m for m in mentions if item.end <= m.start < next_start]
     if after:
         return after[0]
-    before = [m for m in mentions if previous_end <= m.start and m.end <= item.start]
     if before:
         return before[-1]
     return mentions[0] if len(mentions) == 1 else None
+
+
+_GLUE_RE = re.compile(r"[\s,.;:()\[\]<>–—-]*")
+
+
+def _only_glue(between: str) -> bool:
+    """Nothing but punctuation and labels ("[Online]. Available:") between a date and a URL."""
+    return bool(_GLUE_RE.fullmatch(LABEL_RE.sub(" ", between)))

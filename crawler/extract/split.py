@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from crawler.extract.dates import find_access_dates
+from crawler.extract.dates import find_access_dates, starts_with_access_date
 from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, continues
 
 
@@ -154,9 +154,7 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
         # "Available at: …" or a URL on its own line finishes the reference above,
         # unless that one has its URL already (a plain list of URLs).
         return not _START_RE.search(text)
-    opening = line.lstrip("([ ")[:80]
-    access = find_access_dates(opening)
-    if access and access[0].start == 0:
+    if starts_with_access_date(line.lstrip("([ ")):
         return not find_access_dates(text)
     if _AUTHOR_START_RE.match(line):
         return False

@@ -28,6 +28,8 @@ _SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f"), " ")
 
 def clean_text(text: str) -> str:
     """Drop soft hyphens and zero-width characters; turn no-break spaces into spaces."""
+    if text.isascii():
+        return text
     return text.translate(_INVISIBLE).translate(_SPACES)
 
 
@@ -51,8 +53,8 @@ _START_RE = re.compile(
     rf"""
       (?P<scheme>(?<![^\W_])(?:https?|ftp)(?::/{{1,3}}|//)(?=\S|[ \t]*\n[ \t]*\S))
     | (?P<www>(?<![\w@./:%-])www\d{{0,3}}\.(?=[^\W_]))
-    | (?P<doi>(?<![^\W_])doi\s*:?\s*(?=10\.\d{{4,9}}/\S))
-    | (?P<bare_doi>(?<![\w./:%-])(?=10\.\d{{4,9}}/[^\s,;]))
+    | (?P<doi>(?<![^\W_])doi\s*:?\s*(?=10\.\d{{4,9}}/(?:\S|[ \t]*\n[ \t]*\S)))
+    | (?P<bare_doi>(?<![\w./:%-])(?=10\.\d{{4,9}}/(?:[^\s,;]|[ \t]*\n[ \t]*\S)))
     | (?P<domain>(?<![\w@./:%-])(?-i:(?:{_LABEL}\.)+(?:{_GTLDS}))(?=/))
     | (?P<fragment>(?<![\w/.%:-])(?:
             [\w-]*\.?(?:php\d?|aspx?|jspx?|cgi|cfm|s?html?|pl|do)\?[\w.%\[\]-]+=
@@ -81,11 +83,23 @@ LABEL_RE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+# Every LABEL_RE alternative contains one of these; a cheap test before the regex.
+_LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно", "disponible", "verfügbar", "abrufbar",
+                "online", "ligne", "link")
+
+
+def find_labels(text: str) -> list[re.Match[str]]:
+    lowered = text.lower()
+    if not any(stem in lowered for stem in _LABEL_STEMS):
+        return []
+    return list(LABEL_RE.finditer(text))
+
+
 # Characters that end a URL wherever they appear.
 _STOP = set("<>\"“”«»‘’{}|\\^`，。、；：（）【】《》「」")
 _OPENERS = {")": "(", "]": "["}
 # Characters that end a sentence rather than a URL.
-_TRAILING = ".,;:!?'\"*’‘`»”…"
+_TRAILING = ".,;:!?'\"*’‘`»”…#"
 _EXTENSION_RE = re.compile(
     r"\.(?:s?html?|php\d?|aspx?|jspx?|cfm|cgi|pdf|xml|json|docx?|xlsx?|pptx?|txt|csv|zip|epub)$",
     re.IGNORECASE,
@@ -107,27 +121,32 @@ class Found:
     alternatives: tuple[str, ...] = ()
 
 
+_RUN_RE = re.compile(r"[^\s" + re.escape("".join(_STOP)) + r"]*")
+
+
 def _body_end(text: str, i: int) -> int:
     """Where a run of URL characters starting at ``i`` ends.
 
     A closing bracket ends the URL unless the URL opened it, which keeps
     /wiki/Central_Asia_(region) whole and leaves out the ")" of "(see https://…)".
     """
+    run = _RUN_RE.match(text, i)
+    assert run is not None
+    end = run.end()
+    if ")" not in run.group() and "]" not in run.group():
+        return end
     depth = {"(": 0, "[": 0}
-    n = len(text)
-    while i < n:
+    while i < end:
         c = text[i]
-        if c.isspace() or c in _STOP:
-            break
         if c in depth:
             depth[c] += 1
         elif c in _OPENERS:
             opener = _OPENERS[c]
             if not depth[opener]:
-                break
+                return i
             depth[opener] -= 1
         i += 1
-    return i
+    return end
 
 
 _GAP_RE = re.compile(r"[ \t]*(?:\n[ \t]*)?")
@@ -171,15 +190,20 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
         return None
     if re.search(r"(?i)(?:^|/)www\d{0,3}\.?$", url):
         return SURE  # nothing of the host yet
-    slug = (rest[0].islower() or rest[0].isdigit()) and not any(c.isupper() for c in rest)
-    if not slug:
+    # A slug starts in lower case or with a digit ("ur-pub-61767", "екты_России").
+    if not (rest[0].islower() or rest[0].isdigit()):
         return None
     if url[-1] in "-_=&?":
         return GUESS if url[-1] == "-" else SURE  # a URL does not end in "?" or "="
     if url[-1] in "/.~%+" or url[-1].isalnum():
-        # "…central-asia-to" + "ur-pub-61767": a slug that carries on the URL.
-        # A lone word or year ("and", "2019") is prose.
-        if re.search(r"[\d_.~-]", rest) and not rest.isdigit():
+        # "…central-asia-to" + "ur-pub-61767", "…/49/" + "5697463". A lone word
+        # ("and") or a year ("2019") is prose.
+        if rest.isdigit():
+            # Long digit runs are identifiers; a short number at the start of
+            # a line is a footnote, page or year, and so is any number after a
+            # sentence's full stop.
+            return GUESS if len(rest) >= 5 and url[-1] != "." else None
+        if re.search(r"[\d_.~-]", rest):
             return GUESS
     return None
 
@@ -202,11 +226,22 @@ def _strip_trailing(text: str) -> str:
     return text[:end]
 
 
+_START_HINTS = ("/", "www", "WWW", "doi", "DOI", "Doi", "10.", "?")
+
+
 def find_urls(text: str) -> list[Found]:
     """Every URL, DOI or URL fragment in ``text``, in order."""
     found: list[Found] = []
-    pos = 0
-    labels = [m.end() for m in LABEL_RE.finditer(text)]
+    labels = [m.end() for m in find_labels(text)]
+    # Every URL start contains one of these; a URL holds no whitespace, so the
+    # first one can begin no earlier than the whitespace before the first hint.
+    hints = [i for i in map(text.find, _START_HINTS) if i >= 0]
+    if not hints and not labels:
+        return found
+    first = min(hints + labels)
+    pos = max(text.rfind(" ", 0, first), text.rfind("\n", 0, first), text.rfind("\t", 0, first)) + 1
+    if not hints:
+        pos = min(labels)
     while True:
         m = _START_RE.search(text, pos)
         label_fragment = _fragment_after_label(text, labels, pos, m.start() if m else len(text))
@@ -359,13 +394,34 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
         netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    path = _pct(parts.path, _PATH_SAFE) or "/"
+    path = _remove_dot_segments(_pct(parts.path, _PATH_SAFE)) or "/"
     url = f"{scheme}://{netloc}{path}"
     if parts.query:
         url += "?" + _pct(parts.query, _QUERY_SAFE)
     if host in _DOI_RESOLVERS and path.startswith("/10."):
         return Normalised(doi_url(unquote(path[1:]) + ("?" + parts.query if parts.query else "")))
     return Normalised(url)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4, as browsers apply it: "/a/./b/../c" is "/a/c"."""
+    if "." not in path:
+        return path
+    output: list[str] = []
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if len(output) > 1:
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    return "/".join(output)
 
 
 def _host(host: str, text: str) -> str:
