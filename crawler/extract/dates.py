@@ -41,7 +41,7 @@ MONTHS: dict[str, int] = {name: number for number, names in _MONTH_NAMES.items()
 _MONTH = "(?:" + "|".join(sorted(map(re.escape, MONTHS), key=len, reverse=True)) + r")(?![^\W\d_])\.?"
 
 _DAY = r"(?P<d>\d{1,2})"
-_ORD = r"(?:st|nd|rd|th|er|e|\.)?"
+_ORD = r"(?:st|nd|rd|th|er|e|\.|º|ª|°)?"
 _YEAR = r"(?P<y>\d{4})(?!\d)"
 
 _JA_DATE = (r"(?:(?P<era>令和|平成)\s*(?P<ey>\d{1,2}|元)|(?P<y>\d{4}))\s*年\s*(?P<m>\d{1,2})\s*月"
@@ -63,8 +63,10 @@ _DATE_FORMS = [
     rf"(?P<m>{_MONTH})\s*{_DAY}(?:st|nd|rd|th)?,?\s*{_YEAR}",
     # 2021 Mar 3 (Vancouver)
     rf"{_YEAR}\s+(?P<m>{_MONTH})\s*{_DAY}(?!\d)",
-    # February 2016, févr. 2016
-    rf"(?P<m>{_MONTH}),?\s*{_YEAR}",
+    # 03-Mar-2021 (IEEE as some tools print it)
+    rf"(?<!\d){_DAY}-(?P<m>{_MONTH})-{_YEAR}",
+    # February 2016, févr. 2016, marzo de 2021
+    rf"(?P<m>{_MONTH}),?\s*(?:de\s+)?{_YEAR}",
     # 2016 Feb (Vancouver), 2016-02 (BibTeX urldate)
     rf"{_YEAR}\s+(?P<m>{_MONTH})",
     r"(?P<y>\d{4})-(?P<m>\d{1,2})(?![\d-])",
@@ -85,7 +87,7 @@ _KEYWORD = r"""
   | (?:letzter\s+)?zugriff(?:\s+am)?
   | дата\s+(?:обращения|доступа|посещения|просмотра)
   | (?:последнее\s+)?обращени[ея]
-  | consultad[oa](?:\s+el)?
+  | (?:consultad[oa]|recuperad[oa])(?:\s+(?:el|en))?
   | fecha\s+de\s+(?:consulta|acceso)
   | accedido(?:\s+el)?
   | (?:último\s+)?acceso(?:\s+el)?
@@ -94,6 +96,7 @@ _KEYWORD = r"""
   | data\s+(?:di\s+)?(?:accesso|consultazione)
   | acess(?:o|ado)(?:\s+em)?
   | (?:最終)?(?:閲覧|アクセス|参照)(?:日時?)?
+  | 引用日期|访问日期|访问时间|檢索日期|检索日期|浏览日期|訪問日期
 """
 _KEYWORD_RE = re.compile(
     rf"(?<![^\W\d_])(?:{_KEYWORD})(?![^\W\d_])[\s:,.\-–—：]*(?:(?:on|in|le|en|am|im|el|em|il)\s+)?",
@@ -102,6 +105,11 @@ _KEYWORD_RE = re.compile(
 
 # Japanese puts the word after the date: （2021年3月3日閲覧）.
 _JA_SUFFIX_RE = re.compile(rf"{_JA_DATE}\s*(?:に\s*)?(?:最終)?(?:閲覧|アクセス|参照|取得|確認)")
+
+# Chinese GB/T 7714 marks online sources "[EB/OL]" (or R/OL, J/OL…) and gives
+# the access date as an ISO date in square brackets: "(2017-07-20)[2021-03-03]".
+_GBT_ONLINE_RE = re.compile(r"[\[［][A-Z]{1,2}/OL[\]］]")
+_GBT_DATE_RE = re.compile(r"[\[［]\s*(\d{4}\s*-\s*\d{1,2}\s*-\s*\d{1,2})\s*[\]］]")
 
 # Something that looks like it was meant as a date, used to report an
 # impossible one instead of silently ignoring it.
@@ -183,7 +191,8 @@ def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate |
 # every alternative of _KEYWORD contains one of them.
 _KEYWORD_STEMS = ("ssed", "esed", "csed", "acces", "acess", "viewed", "visited", "consult", "retrieved",
                   "downloaded", "checked", "cited", "abgerufen", "aufgerufen", "zugegriffen", "eingesehen",
-                  "zugriff", "дата", "обращени", "fecha", "accedido", "data", "閲覧", "アクセス", "参照")
+                  "zugriff", "дата", "обращени", "fecha", "accedido", "data", "recuperad", "閲覧", "アクセス", "参照",
+                  "日期", "时间", "/ol")
 
 
 def find_access_dates(text: str, *, today: _dt.date | None = None) -> list[DateMention]:
@@ -201,6 +210,12 @@ def find_access_dates(text: str, *, today: _dt.date | None = None) -> list[DateM
         if length:
             end = m.end() + length
             mentions.append(DateMention(m.start(), end, text[m.end():end], date, error))
+    if _GBT_ONLINE_RE.search(text):
+        for m in _GBT_DATE_RE.finditer(text):
+            date, error, length = parse_date(m.group(1), today=today)
+            if length and not any(x.start <= m.start() < x.end for x in mentions):
+                mentions.append(DateMention(m.start(), m.end(), m.group(1), date, error))
+        mentions.sort(key=lambda mention: mention.start)
     if "年" in text:
         for m in _JA_SUFFIX_RE.finditer(text):
             date, error = _validate(m, today=today)

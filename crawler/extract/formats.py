@@ -55,9 +55,26 @@ def _markdown_link(m: re.Match[str]) -> str:
     return f"{text} <{target}>"
 
 
+_TABLE_CELLS_RE = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$")
+_TABLE_RULE_RE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?::?-{3,}:?)?[ \t]*$")
+_ACCESS_HEADER_RE = re.compile(r"access|retriev|visit|consult|abgeruf|zugriff|обращени|閲覧|アクセス|引用|访问|fecha",
+                               re.IGNORECASE)
+
+
+def _cells(line: str) -> list[str] | None:
+    m = _TABLE_CELLS_RE.match(line)
+    return [cell.strip() for cell in m.group(1).split("|")] if m else None
+
+
 def markdown_lines(lines: Iterable[str]) -> Iterator[str]:
-    """Markdown lines with non-reference syntax blanked, one output line per input line."""
+    """Markdown lines with non-reference syntax blanked, one output line per input line.
+
+    In a table whose header names an access column, that column's cells
+    become "accessed: …", so each row is read as a reference with its date.
+    """
     fence: str | None = None
+    header: list[str] | None = None
+    access_columns: set[int] = set()
     for line in lines:
         m = _FENCE_RE.match(line)
         if fence is not None:
@@ -72,6 +89,16 @@ def markdown_lines(lines: Iterable[str]) -> Iterator[str]:
         if _BLOCK_SYNTAX_RE.match(line):
             yield ""
             continue
+        cells = _cells(line)
+        if cells is None:
+            header, access_columns = None, set()
+        elif _TABLE_RULE_RE.match(line):
+            access_columns = {i for i, name in enumerate(header or []) if _ACCESS_HEADER_RE.search(name)}
+        elif access_columns:
+            line = "| " + " | ".join(f"accessed: {cell}" if i in access_columns and cell else cell
+                                     for i, cell in enumerate(cells)) + " |"
+        else:
+            header = cells
         line = _INLINE_CODE_RE.sub(lambda c: " " * len(c.group()), line)
         line = _MD_LINK_RE.sub(_markdown_link, line)
         yield _MD_ESCAPE_RE.sub(r"\1", line)

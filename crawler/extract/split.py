@@ -48,9 +48,15 @@ _AUTHOR_START_RE = re.compile(
     r"(?:(?:van|von|de|der|den|du|da|di|le|la|al|el|bin|ibn)\s+)*"
     r"[A-ZА-ЯЁ][\w'’-]+(?:,\s*(?:[A-ZА-ЯЁ]\.|[A-ZА-ЯЁ][a-zа-яё]+)|\s+[A-ZА-ЯЁ]\.)"
 )
+# APA and its cousins: "Castells, M. (2009).", "Ministerio de Ciencia. (2020).", "(s.f.)".
+_AUTHOR_YEAR_RE = re.compile(
+    r"[A-ZÀ-ÖØ-ÞА-ЯЁ][^()]{0,150}?\((?:\d{4}[a-z]?|s\.\s?f\.|n\.\s?d\.|б\.\s?г\.)(?:,[^)]{0,30})?\)\.")
 _TERMINAL = ".)]”\"»!?"
-# Markdown block syntax that never continues a paragraph.
-_HEADING_RE = re.compile(r"[ \t]{0,3}(?:#{1,6}(?:[ \t]|$)|={3,}[ \t]*$|-{3,}[ \t]*$)")
+# Quoting in e-mail and Markdown: "> > From the syllabus…"
+_QUOTE_RE = re.compile(r"[ \t]*(?:>[ \t]?)+")
+# A table row ("| Source | URL | Accessed |") is a reference of its own.
+_TABLE_ROW_RE = re.compile(r"[ \t]*\|.*\|[ \t]*$")
+_TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?::?-{3,}:?)?[ \t]*$")
 
 
 @dataclass
@@ -96,8 +102,14 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
 
     for lineno, raw in enumerate(lines, first_line):
         line = clean_text(raw).rstrip()
-        if not line.strip():
+        if line.lstrip().startswith(">"):
+            line = _QUOTE_RE.sub("", line, count=1)
+        if not line.strip() or _TABLE_RULE_RE.match(line):
             yield from flush()
+            continue
+        if _TABLE_ROW_RE.match(line):
+            yield from flush()
+            yield Entry(source, lineno, line.strip())
             continue
         if _DEFINITION_RE.match(line) or _SAME_AUTHOR_RE.match(line):
             # Always a reference of its own, but not a list marker that the
@@ -156,11 +168,20 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
         return not _START_RE.search(text)
     if starts_with_access_date(line.lstrip("([ ")):
         return not find_access_dates(text)
-    if _AUTHOR_START_RE.match(line):
+    if _AUTHOR_START_RE.match(line) or _AUTHOR_YEAR_RE.match(line):
+        return False
+    if len(entry.lines) == 1 and _looks_like_heading(previous):
         return False
     if previous[-1] not in _TERMINAL and not previous.endswith(("://", "/")) and not _ends_with_url(previous):
         return True  # the sentence is not finished
     return line[0].islower()
+
+
+def _looks_like_heading(line: str) -> bool:
+    """"Cases", "Works Cited", "Legislation and International Materials", "参考文献"."""
+    words = line.split()
+    return (len(words) <= 6 and len(line) <= 60 and line[-1] not in ",;:-–—(&" and line[0].isupper() or
+            not line.isascii() and len(line) <= 12 and line.isalpha()) and not any(c.isdigit() for c in line)
 
 
 def _ends_with_url(line: str) -> bool:
@@ -175,12 +196,3 @@ def _url_runs_on(previous: str, line: str) -> bool:
         return False
     token = line.split(None, 1)[0]
     return continues(last, "\n", token) is not None
-
-
-def split_blocks(text: str, source: str) -> Iterator[Entry]:
-    """Split a whole document held in memory (used by tests and small formats)."""
-    return split_entries(text.splitlines(), source)
-
-
-def is_markdown_separator(line: str) -> bool:
-    return bool(_HEADING_RE.match(line))

@@ -73,6 +73,8 @@ LABEL_RE = re.compile(
       | режим\s+доступа
       | доступно\s+по\s+ссылке
       | disponible\s+(?:sur|en|à|a|en\s+ligne)
+      | disponível\s+em
+      | (?:recuperado|obtenido|extraído)\s+de
       | (?:verfügbar|abrufbar)\s+unter
       | online\s+verfügbar
       | \[online\]
@@ -84,8 +86,8 @@ LABEL_RE = re.compile(
 )
 
 # Every LABEL_RE alternative contains one of these; a cheap test before the regex.
-_LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно", "disponible", "verfügbar", "abrufbar",
-                "online", "ligne", "link")
+_LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно", "disponible", "disponível", "verfügbar",
+                "abrufbar", "online", "ligne", "link", "recuperado", "obtenido", "extraído")
 
 
 def find_labels(text: str) -> list[re.Match[str]]:
@@ -96,7 +98,7 @@ def find_labels(text: str) -> list[re.Match[str]]:
 
 
 # Characters that end a URL wherever they appear.
-_STOP = set("<>\"“”«»‘’{}|\\^`，。、；：（）【】《》「」")
+_STOP = set("<>\"“”«»‘’{}|\\^`，。、；：（）【】《》「」．！？［］〔〕‹›")
 _OPENERS = {")": "(", "]": "["}
 # Characters that end a sentence rather than a URL.
 _TRAILING = ".,;:!?'\"*’‘`»”…#"
@@ -170,6 +172,10 @@ def continues(url: str, gap: str, token: str) -> str | None:
     newline = "\n" in gap
     if newline and url.endswith(("://", ":/", "//")) and token[0].isalnum():
         return SURE  # "https://" at a line end: the host is on the next line
+    if newline and _unfinished_host(url) and token[0].isalnum():
+        # "https://nyu" + "press.org/…", "https://virginia-" + "eubanks.com/…":
+        # a host cannot end there, so a wrapped line carries it on.
+        return GUESS if url.endswith("-") else SURE
     join = _continues(url, newline, gap, token)
     # "annual-\nreport.pdf": the hyphen may be the typesetter's.
     return GUESS if join and newline and url.endswith("-") else join
@@ -206,6 +212,14 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
         if re.search(r"[\d_.~-]", rest):
             return GUESS
     return None
+
+
+def _unfinished_host(url: str) -> bool:
+    m = re.match(r"(?i)(?:https?|ftp):/{1,3}([^/?#]*)$", url)
+    if not m:
+        return False
+    host = m.group(1)
+    return host.endswith(("-", ".")) or "." not in host
 
 
 def _cut_unclosed(text: str) -> str:
@@ -380,6 +394,20 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
         # Schemeless citations are as old as the web; plain http is what every
         # site still answers, with a redirect where it wants https.
         text = "http://" + text
+    url = canonical_url(text)
+    parts = urlsplit(url)
+    if parts.hostname in _DOI_RESOLVERS and parts.path.startswith("/10."):
+        return Normalised(doi_url(unquote(parts.path[1:]) + ("?" + parts.query if parts.query else "")))
+    return Normalised(url)
+
+
+def canonical_url(text: str) -> str:
+    """An absolute URL in the one form crawler requests and compares.
+
+    Scheme and host lower-cased, IDNA host, default port and fragment dropped,
+    dot segments removed, path and query percent-encoded exactly once. Raises
+    UrlError for what cannot be requested.
+    """
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -398,9 +426,7 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
     url = f"{scheme}://{netloc}{path}"
     if parts.query:
         url += "?" + _pct(parts.query, _QUERY_SAFE)
-    if host in _DOI_RESOLVERS and path.startswith("/10."):
-        return Normalised(doi_url(unquote(path[1:]) + ("?" + parts.query if parts.query else "")))
-    return Normalised(url)
+    return url
 
 
 def _remove_dot_segments(path: str) -> str:
