@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.check.settings import CheckSettings
 from crawler.extract import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_BYTES
 
 CONFIG_ENV = "CRAWLER_CONFIG"
@@ -41,6 +42,7 @@ class ReportSettings:
 @dataclass(frozen=True)
 class Settings:
     inputs: InputSettings = field(default_factory=InputSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     # The directory relative input paths are resolved against (the config file's).
     base_dir: Path = Path(".")
@@ -98,6 +100,10 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list")
         return tuple(_convert(args[0], v, where) for v in value)
+    if origin is dict and args and is_dataclass(args[1]):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return {str(k): _build(args[1], v, f"{where}.{k}") for k, v in value.items()}
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class AccessDate:
     """The date an author says they saw a page.
 
@@ -39,7 +39,7 @@ class AccessDate:
         return self.isoformat()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reference:
     """One entry of a reference list, where it was found and its text as written."""
 
@@ -48,7 +48,7 @@ class Reference:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """A capture of a page in a web archive."""
 
@@ -58,7 +58,7 @@ class Snapshot:
     status: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Citation:
     """One URL as one reference cites it."""
 
@@ -79,7 +79,7 @@ class ProblemKind(StrEnum):
     MALFORMED_URL = "malformed_url"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong with a reference that a person has to fix by hand."""
 
@@ -88,7 +88,7 @@ class Problem:
     detail: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     """One URL to check, with every citation of it.
 
@@ -126,7 +126,38 @@ class Link:
         return min(dates) if dates else None
 
 
-@dataclass(frozen=True)
+class Verdict(StrEnum):
+    """What a check concluded. Only DEAD is a claim that a page is gone."""
+
+    ALIVE = "alive"  # 2xx, also after redirects that change only scheme, "www." or a trailing slash
+    MOVED = "moved"  # a permanent redirect to a different page that is alive
+    DEAD = "dead"  # 404/410, a host that does not exist, a redirect to the root or an error page, a soft 404
+    UNREACHABLE = "unreachable"  # timeouts, refused connections, TLS failures, 5xx: may be transient
+    BLOCKED = "blocked"  # 401/403/429, bot challenges: the site refuses to answer us
+    TRUNCATED = "truncated"  # cannot be checked as written
+    SKIPPED = "skipped"  # not checked: excluded, a private address, an unsupported scheme
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    status: int
+    url: str  # where the redirect pointed
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The verdict on one link and the facts it rests on."""
+
+    verdict: Verdict | None  # None: not judged (the network was down)
+    reason: str  # a short machine code: http_404, soft_404, timeout, bot_challenge, …
+    detail: str = ""  # the same for a person
+    status: int | None = None
+    final_url: str | None = None
+    redirects: tuple[Redirect, ...] = ()
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class InputError:
     """An input that could not be read; the run goes on without it."""
 

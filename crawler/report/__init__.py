@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from crawler.model import InputError, Link, Problem
+from crawler.model import CheckResult, InputError, Link, Problem, ProblemKind, Verdict
 
 SCHEMA = "crawler.report/1"
 
@@ -27,10 +27,29 @@ class Report:
     errors: Sequence[InputError] = ()
     generated: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
     network: str | None = None  # "up" or "down" once links have been checked
+    results: Mapping[str, CheckResult] | None = None  # by link URL, once checked
+
+    def result(self, link: Link) -> CheckResult | None:
+        return self.results.get(link.url) if self.results is not None else None
 
     @property
-    def summary(self) -> dict[str, int]:
-        return {"references": self.references, "links": len(self.links), "problems": len(self.problems)}
+    def summary(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {"references": self.references, "links": len(self.links),
+                                   "problems": len(self.problems)}
+        if self.results is not None:
+            summary["verdicts"] = self.verdict_counts()
+        return summary
+
+    def verdict_counts(self) -> dict[str, int]:
+        """Links per verdict; "truncated" counts the cited URLs that cannot be checked as written."""
+        counts = {verdict.value: 0 for verdict in Verdict}
+        counts["unjudged"] = 0
+        for link in self.links:
+            result = self.result(link)
+            key = result.verdict.value if result and result.verdict else "unjudged"
+            counts[key] += 1
+        counts[Verdict.TRUNCATED.value] += sum(p.kind is ProblemKind.TRUNCATED_URL for p in self.problems)
+        return counts
 
 
 def _formats() -> dict[str, Callable[[Report, TextIO], None]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from crawler.model import Citation, Link, Problem, Snapshot
+from crawler.model import CheckResult, Citation, Link, Problem, Snapshot
 from crawler.report import SCHEMA, Report
 
 
@@ -34,15 +34,16 @@ def snapshot_json(snapshot: Snapshot | None) -> dict[str, Any] | None:
             "status": snapshot.status}
 
 
-def link_json(link: Link) -> dict[str, Any]:
+def link_json(link: Link, result: CheckResult | None = None) -> dict[str, Any]:
     return {
         "url": link.url,
         "cited_as": link.cited_as,
-        "verdict": None,
-        "reason": None,
-        "status": None,
-        "final_url": None,
-        "redirects": [],
+        "verdict": result.verdict.value if result and result.verdict else None,
+        "reason": result.reason if result else None,
+        "detail": result.detail if result else None,
+        "status": result.status if result else None,
+        "final_url": result.final_url if result else None,
+        "redirects": [{"status": r.status, "url": r.url} for r in result.redirects] if result else [],
         "known_snapshot": snapshot_json(link.known_snapshot),
         "alternatives": list(link.alternatives),
         "references": [reference_json(c) for c in link.citations],
@@ -61,7 +62,7 @@ def write(report: Report, stream: TextIO) -> None:
     stream.write("{\n")
     for key, value in head.items():
         stream.write(f"  {_dumps(key)}: {_dumps(value)},\n")
-    _write_list(stream, "links", (link_json(link) for link in report.links))
+    _write_list(stream, "links", (link_json(link, report.result(link)) for link in report.links))
     stream.write(",\n")
     _write_list(stream, "problems", (problem_json(p) for p in report.problems))
     stream.write(",\n")

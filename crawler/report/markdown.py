@@ -5,17 +5,20 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from crawler.model import Link, Problem
+from crawler.model import CheckResult, Link, Problem, Verdict
 from crawler.report import Report
 
 _ESCAPED = re.compile(r"([\\`*_\[\]|~#])")
+# "&" only matters where it could start an entity ("&copy;" would render ©).
+_ENTITY_LIKE = re.compile(r"&(?=#?\w+;)")
 _MAX_TEXT = 240
+_ATTENTION = (Verdict.DEAD, Verdict.MOVED)
 
 
 def escape(text: str) -> str:
     """Cited text as inert Markdown: no markup, no HTML, no table breaks."""
     text = " ".join(text.split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _ENTITY_LIKE.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
     return _ESCAPED.sub(r"\\\1", text)
 
 
@@ -28,6 +31,10 @@ def link_cell(link: Link) -> str:
     # The destination is the normalised URL (no spaces, "<" or ">" after
     # percent-encoding); the text is the citation as written, Unicode kept.
     return f"[{escape(link.cited_as)}](<{link.url}>)"
+
+
+def url_cell(url: str) -> str:
+    return f"<{url}>" if not re.search(r"[\s<>]", url) else escape(url)
 
 
 def where(source: str, line: int) -> str:
@@ -43,22 +50,46 @@ def _accessed(link: Link) -> str:
     return ", ".join(dates) or "–"
 
 
+def _verdict_cell(result: CheckResult | None) -> str:
+    if result is None or result.verdict is None:
+        return "not judged"
+    cell = f"**{result.verdict.value}** ({escape(result.reason)})"
+    if result.verdict is Verdict.MOVED and result.final_url:
+        cell += f" → {url_cell(result.final_url)}"
+    return cell
+
+
 def write(report: Report, stream: TextIO) -> None:
     s = report.summary
     stream.write("# Reference links\n\n")
     stream.write(f"Generated {report.generated.strftime('%Y-%m-%d %H:%M UTC')}: "
                  f"{s['links']} links in {s['references']} references, {s['problems']} problems.\n")
+    checked = report.results is not None
+    if report.network == "down":
+        stream.write("\n**The network was down: no link was judged.** Run the audit again when it is back.\n")
+    elif checked:
+        counts = ", ".join(f"{n} {name}" for name, n in s["verdicts"].items() if n)
+        stream.write(f"\nVerdicts: {counts or 'none'}.\n")
     if report.errors:
         stream.write("\n## Inputs that could not be read\n\n")
         for error in report.errors:
             stream.write(f"- {escape(error.source)}: {escape(error.message)}\n")
+    if checked and report.network != "down":
+        _attention(report, stream)
     stream.write("\n## Links\n\n")
-    if report.links:
+    if not report.links:
+        stream.write("No links found.\n")
+    elif checked:
+        stream.write("| # | Verdict | Link | Status | Accessed | Cited in |\n|--:|---|---|--:|---|---|\n")
+        for n, link in enumerate(report.links, 1):
+            result = report.result(link)
+            status = str(result.status) if result and result.status is not None else "–"
+            stream.write(f"| {n} | {_verdict_cell(result)} | {link_cell(link)} | {status} | {_accessed(link)} | "
+                         f"{_cited_in(link)} |\n")
+    else:
         stream.write("| # | Link | Accessed | Cited in |\n|--:|---|---|---|\n")
         for n, link in enumerate(report.links, 1):
             stream.write(f"| {n} | {link_cell(link)} | {_accessed(link)} | {_cited_in(link)} |\n")
-    else:
-        stream.write("No links found.\n")
     stream.write("\n## Problems\n\n")
     if report.problems:
         stream.write("| Problem | Where | What is wrong | Reference |\n|---|---|---|---|\n")
@@ -66,6 +97,17 @@ def write(report: Report, stream: TextIO) -> None:
             stream.write(_problem_row(problem))
     else:
         stream.write("No problems found.\n")
+
+
+def _attention(report: Report, stream: TextIO) -> None:
+    rows = [(link, result) for link in report.links
+            if (result := report.result(link)) is not None and result.verdict in _ATTENTION]
+    if not rows:
+        return
+    stream.write("\n## Needs attention\n\n| Verdict | Link | Why | Cited in |\n|---|---|---|---|\n")
+    for link, result in sorted(rows, key=lambda row: _ATTENTION.index(row[1].verdict)):
+        stream.write(f"| {_verdict_cell(result)} | {link_cell(link)} | {escape(result.detail)} | "
+                     f"{_cited_in(link)} |\n")
 
 
 def _problem_row(problem: Problem) -> str:

@@ -1,0 +1,225 @@
+"""Checking every link of a run on one event loop: canary, dispatch, verdicts.
+
+The network being down is not the links being dead. A canary (a few
+well-known sites) runs first; if it fails, the first links checked are on
+probation, and if they fail the same way the run stops and judges nothing.
+A missing host name counts as dead only when DNS was seen answering for
+the canary, and a run where most names are "missing" is taken for a broken
+resolver, not a graveyard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+
+from crawler.check.evidence import Evidence
+from crawler.check.hosts import HostPolicy, HostScheduler
+from crawler.check.http import Fetcher, HttpSettings
+from crawler.check.probe import ProbeCache
+from crawler.check.resolve import ConnectTo, GuardedResolver, PrivateAddressError, is_ip_literal
+from crawler.check.settings import CheckSettings
+from crawler.check.verdict import decide, is_root
+from crawler.model import CheckResult, Link, Verdict
+
+NETWORK_UP = "up"
+NETWORK_DOWN = "down"
+# Links checked before a failed canary is believed: if all of them fail at the
+# network level too, the network is down.
+PROBATION = 8
+_NETWORK_ERRORS = frozenset({"dns_nxdomain", "dns_error", "timeout", "connection_refused", "connection_error",
+                             "connection_reset", "tls_error"})
+
+
+@dataclass
+class CheckRun:
+    network: str = NETWORK_UP
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    dns_trusted: bool = False
+
+
+@dataclass(frozen=True)
+class Canary:
+    up: bool
+    dns_trusted: bool
+
+
+class Checker:
+    """Checks links; knows nothing of the command line."""
+
+    def __init__(self, settings: CheckSettings, *, connect_to: Sequence[ConnectTo] = (),
+                 resolver: AbstractResolver | None = None,
+                 on_result: Callable[[Link, CheckResult], None] | None = None) -> None:
+        self.settings = settings
+        self.connect_to = tuple(connect_to)
+        self.base_resolver = resolver
+        self.on_result = on_result or (lambda link, result: None)
+        self._include = [re.compile(p) for p in settings.include]
+        self._exclude = [re.compile(p) for p in settings.exclude]
+        s = settings
+        self.http = HttpSettings(
+            timeout=s.timeout, connect_timeout=s.connect_timeout, max_redirects=s.max_redirects,
+            max_body_bytes=s.max_body_bytes, retries=s.retries, backoff_initial=s.backoff_initial,
+            backoff_max=s.backoff_max, retry_after_cap=s.retry_after_cap, link_budget=s.link_budget,
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "User-Agent": self.settings.user_agent,
+            "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "Accept-Language": "en-US,en;q=0.9",
+        }
+
+    def _ssl(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.settings.ca_bundle or None)
+
+    def policy(self, host: str) -> HostPolicy:
+        override = self.settings.hosts.get(_hostname(host))
+        return HostPolicy(
+            max_connections=(override.max_per_host if override and override.max_per_host else
+                             self.settings.max_per_host),
+            delay=override.delay if override and override.delay is not None else self.settings.delay,
+        )
+
+    def _accept(self, host: str) -> frozenset[int]:
+        override = self.settings.hosts.get(_hostname(host))
+        return frozenset(self.settings.accept) | frozenset(override.accept if override else ())
+
+    def _timeout(self, host: str) -> float | None:
+        override = self.settings.hosts.get(_hostname(host))
+        return override.timeout if override and override.timeout else None
+
+    async def check(self, links: Sequence[Link]) -> CheckRun:
+        run = CheckRun()
+        resolver = GuardedResolver(connect_to=self.connect_to, allow_private=self.settings.allow_private,
+                                   base=self.base_resolver)
+        connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
+                                         resolver=resolver, ssl=self._ssl(), ttl_dns_cache=300)
+        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                         headers=self._headers(), trust_env=False,
+                                         max_field_size=16384) as session:
+            scheduler: HostScheduler[Link, tuple[Link, CheckResult]] = HostScheduler(
+                self.settings.max_concurrency, self.policy)
+            fetcher = Fetcher(session, resolver, self.http, pause_host=scheduler.pause)
+            canary = await self._canary(session, resolver)
+            run.dns_trusted = canary.dns_trusted
+            probes = ProbeCache(fetcher.fetch)
+            for link in links:
+                early = self._before_request(link, resolver)
+                if early is not None:
+                    self._record(run, link, early)
+                else:
+                    scheduler.add(urlsplit(link.url).netloc, link)
+
+            async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
+                return link, await self._check_link(link, host, fetcher, probes, canary.dns_trusted)
+
+            on_probation = not canary.up
+            failures = 0
+            try:
+                async with asyncio.timeout(self.settings.run_timeout or None):
+                    async for link, result in scheduler.run(work):
+                        self._record(run, link, result)
+                        if on_probation:
+                            if result.status is not None:
+                                on_probation = False  # something answered: the network is up
+                            elif result.reason in _NETWORK_ERRORS:
+                                failures += 1
+                                if failures >= min(PROBATION, len(links)):
+                                    run.network = NETWORK_DOWN
+                                    break
+            except TimeoutError:
+                pass  # the run's deadline: what is left is reported as not checked
+        if run.network == NETWORK_DOWN:
+            run.results = {link.url: CheckResult(None, "network_down",
+                                                 "not checked: the network is down") for link in links}
+            return run
+        for link in links:
+            if link.url not in run.results:
+                self._record(run, link, CheckResult(Verdict.SKIPPED, "deadline",
+                                                    "not checked before the run's deadline"))
+        _distrust_mass_nxdomain(run, self.settings.dns_outage_share)
+        return run
+
+    def _record(self, run: CheckRun, link: Link, result: CheckResult) -> None:
+        run.results[link.url] = result
+        self.on_result(link, result)
+
+    def _before_request(self, link: Link, resolver: GuardedResolver) -> CheckResult | None:
+        url = link.url
+        if any(p.search(url) for p in self._exclude) or (
+                self._include and not any(p.search(url) for p in self._include)):
+            return CheckResult(Verdict.SKIPPED, "excluded", "excluded by an include or exclude pattern")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return CheckResult(Verdict.SKIPPED, "unsupported_scheme", f"{parts.scheme}: URLs are not checked")
+        host = parts.hostname or ""
+        if is_ip_literal(host):
+            try:
+                resolver.check_literal(host, parts.port or (443 if parts.scheme == "https" else 80))
+            except PrivateAddressError as exc:
+                return CheckResult(Verdict.SKIPPED, "private_address", f"{exc} (use --allow-private)")
+        return None
+
+    async def _check_link(self, link: Link, host: str, fetcher: Fetcher, probes: ProbeCache,
+                          dns_trusted: bool) -> CheckResult:
+        result = await self._check_url(link.url, host, fetcher, probes, dns_trusted)
+        if result.verdict is Verdict.DEAD:
+            # A citation that could be read two ways (a hyphen or a guess at a
+            # PDF line break): before calling it dead, try the other reading.
+            for alternative in link.alternatives:
+                other = await self._check_url(alternative, host, fetcher, probes, dns_trusted)
+                if other.verdict in (Verdict.ALIVE, Verdict.MOVED):
+                    return replace(other, reason="alternative_reading", final_url=other.final_url or alternative,
+                                   detail=f"the citation read as {alternative} is alive ({other.detail})")
+        return result
+
+    async def _check_url(self, url: str, host: str, fetcher: Fetcher, probes: ProbeCache,
+                         dns_trusted: bool) -> CheckResult:
+        evidence = await fetcher.fetch(url, timeout=self._timeout(host))
+        probe = None
+        if self.settings.soft_404 and _probe_worthy(evidence):
+            probe = await probes.probe(url)
+        return decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
+
+    async def _canary(self, session: aiohttp.ClientSession, resolver: GuardedResolver) -> Canary:
+        if not self.settings.canary_urls:
+            return Canary(up=True, dns_trusted=True)
+        quick = replace(self.http, retries=0, timeout=self.settings.canary_timeout)
+        fetcher = Fetcher(session, resolver, quick)
+        answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls))
+        up = [e for e in answers if e.status is not None]
+        dns = any(_hostname(urlsplit(e.url).netloc) in resolver.answered for e in up)
+        return Canary(up=bool(up), dns_trusted=dns)
+
+
+def _probe_worthy(evidence: Evidence) -> bool:
+    return evidence.ok and evidence.method == "GET" and evidence.is_html and not is_root(evidence.url)
+
+
+def _hostname(netloc: str) -> str:
+    return netloc.rsplit("@", 1)[-1].split(":")[0].lower() if not netloc.startswith("[") else netloc
+
+
+def _distrust_mass_nxdomain(run: CheckRun, share: float) -> None:
+    """Many "missing" names in one run means a broken resolver, not dead sites."""
+    by_host: dict[str, list[str]] = {}
+    hosts: set[str] = set()
+    for url, result in run.results.items():
+        host = urlsplit(url).hostname or ""
+        hosts.add(host)
+        if result.verdict is Verdict.DEAD and result.reason == "dns_nxdomain":
+            by_host.setdefault(host, []).append(url)
+    if len(by_host) >= 3 and len(by_host) > share * len(hosts):
+        for urls in by_host.values():
+            for url in urls:
+                run.results[url] = replace(run.results[url], verdict=Verdict.UNREACHABLE,
+                                           detail=f"{len(by_host)} of {len(hosts)} host names were not found: "
+                                                  "DNS may be failing, so none is called dead")

@@ -1,0 +1,85 @@
+"""The facts a check gathers, kept apart from the decision made on them."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from crawler.model import Redirect
+
+
+@dataclass(slots=True)
+class Evidence:
+    """What fetching one URL showed: a response (after redirects) or a failure."""
+
+    url: str
+    final_url: str
+    status: int | None = None
+    method: str = "GET"
+    redirects: list[Redirect] = field(default_factory=list)
+    content_type: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # a few, lower-case names
+    body: bytes = b""  # a bounded prefix, only for GET
+    error: str | None = None  # a reason code: timeout, dns_nxdomain, tls_error, …
+    error_detail: str = ""
+    attempts: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def is_html(self) -> bool:
+        ctype = self.content_type.lower()
+        return not ctype or "html" in ctype or ctype.startswith("text/plain")
+
+    @property
+    def title(self) -> str | None:
+        return page_title(self.body, self.content_type)
+
+    def text(self) -> str:
+        return decode(self.body, self.content_type)
+
+
+_TITLE_RE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_CHARSET_RE = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+_META_CHARSET_RE = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+def decode(body: bytes, content_type: str) -> str:
+    m = _CHARSET_RE.search(content_type)
+    charset = m.group(1) if m else None
+    if charset is None:
+        meta = _META_CHARSET_RE.search(body[:4096])
+        charset = meta.group(1).decode("ascii", "replace") if meta else "utf-8"
+    try:
+        return body.decode(charset, "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")
+
+
+def page_title(body: bytes, content_type: str = "") -> str | None:
+    m = _TITLE_RE.search(body)
+    if not m:
+        return None
+    title = decode(m.group(1), content_type)
+    return " ".join(html.unescape(title).split())[:300] or None
+
+
+_SCRIPT_RE = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG_RE = re.compile(r"<[^>]*>|&#?\w+;")
+_WORD_RE = re.compile(r"\w+")
+
+
+def tokens(text: str) -> frozenset[str]:
+    """The words a reader sees on a page, for comparing two pages."""
+    visible = _TAG_RE.sub(" ", _SCRIPT_RE.sub(" ", text))
+    return frozenset(w.lower() for w in _WORD_RE.findall(visible))
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)

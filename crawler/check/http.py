@@ -1,0 +1,288 @@
+"""The HTTP layer: gathers Evidence for a URL, and decides nothing.
+
+Redirects are followed by hand, so every hop is recorded, loops are caught,
+and each hop passes the private-address guard. HEAD is used where the body
+is not needed (files such as PDFs); anything HEAD leaves in doubt is asked
+again with GET, whose body is read only up to a bounded prefix. Each request
+is retried with tenacity on timeouts, connection errors, 5xx and 429, waiting
+what Retry-After asks (up to a cap) or an exponential backoff with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import email.utils
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential, wait_random
+from yarl import URL
+
+from crawler.check.evidence import Evidence
+from crawler.check.resolve import GuardedResolver, NameNotFoundError, PrivateAddressError, is_ip_literal
+from crawler.extract.urls import UrlError, canonical_url
+from crawler.model import Redirect
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Statuses worth asking again: the server may answer differently in a moment.
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 509, 520, 521, 522, 523, 524, 525, 526, 527,
+                            529, 530, 598, 599})
+_KEPT_HEADERS = ("content-type", "content-length", "server", "cf-mitigated", "retry-after", "location",
+                 "x-datadome", "x-amz-cf-id")
+# Files whose existence HEAD can prove without a body.
+_FILE_RE = re.compile(
+    r"\.(?:pdf|docx?|xlsx?|pptx?|odt|ods|odp|rtf|zip|gz|tgz|bz2|xz|7z|rar|tar|epub|mobi|djvu|ps|"
+    r"mp3|mp4|m4a|avi|mov|wmv|mkv|webm|ogg|wav|flac|jpe?g|png|gif|tiff?|bmp|svg|webp|csv|tsv|xml|json|iso)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    timeout: float = 20.0  # seconds for one request, body prefix included
+    connect_timeout: float = 10.0
+    max_redirects: int = 10
+    max_body_bytes: int = 65536
+    retries: int = 2
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+    retry_after_cap: float = 60.0
+    link_budget: float = 120.0  # seconds for everything one URL may take, retries included
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    cookies: dict[str, str]
+    retry_after: float | None = None
+
+    @property
+    def transient(self) -> bool:
+        return self.status in RETRY_STATUSES
+
+
+@dataclass(slots=True)
+class _Failure:
+    kind: str  # a reason code
+    detail: str
+    transient: bool
+    retry_after: float | None = None
+
+
+def wants_head(url: str) -> bool:
+    """Whether HEAD may be enough: a file, not a page that could be a soft 404."""
+    return bool(_FILE_RE.search(urlsplit(url).path))
+
+
+def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    def __init__(self, session: aiohttp.ClientSession, resolver: GuardedResolver, settings: HttpSettings,
+                 *, pause_host: Callable[[str, float], None] = lambda host, seconds: None) -> None:
+        self.session = session
+        self.resolver = resolver
+        self.settings = settings
+        self.pause_host = pause_host
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout, sock_connect=settings.connect_timeout,
+                                              sock_read=settings.timeout)
+        # Exponential backoff with full jitter of the first step, so retries from
+        # many links do not arrive at a struggling host in lockstep.
+        self._backoff = (wait_exponential(multiplier=settings.backoff_initial, max=settings.backoff_max)
+                         + wait_random(0, settings.backoff_initial))
+
+    async def fetch(self, url: str, *, head_first: bool | None = None, timeout: float | None = None) -> Evidence:
+        """Follow ``url`` to its final response, or to the failure that stopped it."""
+        started = time.monotonic()
+        evidence = Evidence(url=url, final_url=url)
+        method = "HEAD" if (wants_head(url) if head_first is None else head_first) else "GET"
+        cookies: dict[str, str] = {}
+        seen = {url}
+        current = url
+        while True:
+            outcome, attempts = await self._request(method, current, cookies, timeout)
+            evidence.attempts += attempts
+            evidence.method = method
+            if isinstance(outcome, _Failure):
+                if method == "HEAD" and outcome.kind in ("protocol_error", "connection_reset"):
+                    method = "GET"  # some servers mishandle HEAD; ask properly before judging
+                    continue
+                evidence.error, evidence.error_detail = outcome.kind, outcome.detail
+                break
+            cookies.update(outcome.cookies)
+            location = outcome.headers.get("location")
+            if outcome.status in REDIRECTS and location:
+                target, problem = _redirect_target(current, location)
+                evidence.status = outcome.status
+                if target is None:
+                    evidence.error, evidence.error_detail = "bad_redirect", problem
+                    break
+                evidence.redirects.append(Redirect(outcome.status, target))
+                if target in seen:
+                    evidence.error, evidence.error_detail = "redirect_loop", f"redirects back to {target}"
+                    break
+                if len(evidence.redirects) > self.settings.max_redirects:
+                    evidence.error = "too_many_redirects"
+                    evidence.error_detail = f"more than {self.settings.max_redirects} redirects"
+                    break
+                seen.add(target)
+                current = target
+                if outcome.status == 303:
+                    method = "GET"
+                continue
+            if method == "HEAD" and not (200 <= outcome.status < 300 and
+                                         "html" not in outcome.headers.get("content-type", "html")):
+                # A failed HEAD proves nothing (servers refuse it with 405, 403,
+                # 501…), and an HTML page needs its body for the soft-404 test.
+                method = "GET"
+                continue
+            evidence.status = outcome.status
+            evidence.headers = outcome.headers
+            evidence.content_type = outcome.headers.get("content-type", "")
+            evidence.body = outcome.body
+            break
+        evidence.final_url = current
+        evidence.elapsed = time.monotonic() - started
+        return evidence
+
+    async def _request(self, method: str, url: str, cookies: dict[str, str],
+                       timeout: float | None) -> tuple[_Response | _Failure, int]:
+        s = self.settings
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(s.retries + 1) | stop_after_delay(s.link_budget) | _waits_too_long(s),
+            wait=self._wait,
+            retry=retry_if_result(lambda outcome: outcome.transient),
+            retry_error_callback=lambda state: state.outcome.result(),
+            sleep=asyncio.sleep,
+        )
+        attempts = 0
+
+        async def attempt() -> _Response | _Failure:
+            nonlocal attempts
+            attempts += 1
+            return await self._attempt(method, url, cookies, timeout)
+
+        return await retrying(attempt), attempts
+
+    def _wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome.result() if state.outcome else None
+        if outcome is not None and outcome.retry_after is not None:
+            return min(outcome.retry_after, self.settings.retry_after_cap)
+        return self._backoff(state)
+
+    async def _attempt(self, method: str, url: str, cookies: dict[str, str],
+                       timeout: float | None) -> _Response | _Failure:
+        try:
+            target = URL(url, encoded=True)
+            host = target.raw_host or ""
+            if is_ip_literal(host):
+                self.resolver.check_literal(host, target.port or 0)
+            request_timeout = self._timeout if timeout is None else aiohttp.ClientTimeout(
+                total=timeout, sock_connect=min(timeout, self.settings.connect_timeout), sock_read=timeout)
+            async with self.session.request(method, target, allow_redirects=False, timeout=request_timeout,
+                                            cookies=cookies or None) as response:
+                body = b""
+                if method == "GET":
+                    body = await _read_prefix(response, self.settings.max_body_bytes)
+                headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+                jar = {name: morsel.value for name, morsel in response.cookies.items()}
+                result = _Response(response.status, headers, body, jar)
+        except PrivateAddressError as exc:
+            return _Failure("private_address", str(exc), transient=False)
+        except asyncio.TimeoutError:
+            return _Failure("timeout", f"no answer within {timeout or self.settings.timeout:g} s", transient=True)
+        except aiohttp.ClientConnectorDNSError as exc:
+            return _dns_failure(exc)
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+            return _Failure("tls_error", _short(exc), transient=False)
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, ConnectionRefusedError):
+                return _Failure("connection_refused", "connection refused", transient=True)
+            return _Failure("connection_error", _short(exc), transient=True)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            return _Failure("connection_reset", _short(exc), transient=True)
+        except aiohttp.ClientPayloadError as exc:
+            return _Failure("protocol_error", f"broken response body ({_short(exc)})", transient=True)
+        except aiohttp.ClientResponseError as exc:
+            return _Failure("protocol_error", f"malformed response ({exc.message})", transient=False)
+        except (aiohttp.InvalidURL, ValueError, UnicodeError) as exc:
+            return _Failure("malformed_url", _short(exc), transient=False)
+        except aiohttp.ClientError as exc:
+            return _Failure("connection_error", _short(exc), transient=True)
+        if result.status == 429 or (result.status == 503 and "retry-after" in result.headers):
+            delay = parse_retry_after(result.headers.get("retry-after"))
+            result.retry_after = delay
+            # Slow the whole host down, not just this request.
+            self.pause_host(host, min(delay if delay is not None else self.settings.backoff_initial,
+                                      self.settings.retry_after_cap))
+        return result
+
+
+def _waits_too_long(settings: HttpSettings) -> Callable[[RetryCallState], bool]:
+    """Stop instead of waiting longer than the cap: a day-long Retry-After is a refusal."""
+    def stop(state: RetryCallState) -> bool:
+        outcome = state.outcome.result() if state.outcome else None
+        return outcome is not None and outcome.retry_after is not None and outcome.retry_after > settings.retry_after_cap
+    return stop
+
+
+async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body: a 30 MB PDF is never downloaded to learn it exists."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await response.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _redirect_target(current: str, location: str) -> tuple[str | None, str]:
+    try:
+        target = canonical_url(urljoin(current, location.strip()))
+    except UrlError as exc:
+        return None, f"redirect to an unusable location: {exc.detail}"
+    if not target.startswith(("http://", "https://")):
+        return None, f"redirect to {target.split(':', 1)[0]}: URL"
+    return target, ""
+
+
+def _dns_failure(exc: aiohttp.ClientConnectorDNSError) -> _Failure:
+    os_error = exc.os_error
+    if isinstance(os_error, PrivateAddressError):
+        return _Failure("private_address", str(os_error), transient=False)
+    if isinstance(os_error, NameNotFoundError):
+        # Retried: one lookup proves nothing, and the verdict also needs DNS to
+        # be seen working elsewhere before a missing name counts as dead.
+        return _Failure("dns_nxdomain", "the host name does not exist", transient=True)
+    return _Failure("dns_error", f"the host name could not be looked up ({_short(os_error)})", transient=True)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

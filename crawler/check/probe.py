@@ -1,0 +1,100 @@
+"""The soft-404 probe: what does a site answer for a page that cannot exist?
+
+For a URL that answered 2xx, a made-up sibling is requested: the same
+directory and extension with a long random name, or for a query URL the same
+path with random parameter values. A site that answers it with a real 404
+serves real pages; one that answers 2xx needs its pages compared with that
+answer. Probes are cached per (host, directory) for the run, and concurrent
+links of one directory share a single probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import secrets
+import string
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from crawler.check.evidence import Evidence, tokens
+from crawler.check.verdict import Probe
+
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def _random_name(length: int = 24) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def _split(path: str) -> tuple[str, str, bool]:
+    """(directory, extension, trailing slash) of a URL path."""
+    trailing = path.endswith("/") and path != "/"
+    path = path.rstrip("/") if trailing else path
+    directory, name = path.rsplit("/", 1) if "/" in path else ("", path)
+    return directory, "" if trailing else posixpath.splitext(name)[1], trailing
+
+
+def probe_key(url: str) -> tuple[str, ...]:
+    parts = urlsplit(url)
+    if parts.query:
+        names = sorted(name for name, _ in parse_qsl(parts.query, keep_blank_values=True))
+        return (parts.scheme, parts.netloc, parts.path, "?", *names)
+    directory, extension, trailing = _split(parts.path)
+    return (parts.scheme, parts.netloc, directory, extension.lower(), "/" if trailing else "")
+
+
+def probe_url(url: str) -> str:
+    """A sibling of ``url`` that no site has."""
+    parts = urlsplit(url)
+    if parts.query:
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(name, _random_name(12)) for name, _ in params])
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    directory, extension, trailing = _split(parts.path)
+    path = f"{directory}/{_random_name()}{extension}{'/' if trailing else ''}"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+class ProbeCache:
+    """Probes of the run, by (host, directory), bounded in number."""
+
+    def __init__(self, fetch: Callable[[str], Awaitable[Evidence]], *, max_entries: int = 20000,
+                 trust_after: int = 3) -> None:
+        self._fetch = fetch
+        self._probes: OrderedDict[tuple[str, ...], asyncio.Future[Probe]] = OrderedDict()
+        self._max_entries = max_entries
+        # After this many directories of a host answered made-up pages with a
+        # real 404, the host is taken to do so everywhere: fewer requests to it.
+        self._trust_after = trust_after
+        self._hard_404s: dict[str, int] = {}
+
+    async def probe(self, url: str) -> Probe:
+        host = urlsplit(url).netloc
+        if self._hard_404s.get(host, 0) >= self._trust_after:
+            return Probe(status=404, final_url="", tokens=frozenset(), assumed=True)
+        key = probe_key(url)
+        future = self._probes.get(key)
+        if future is None:
+            future = self._probes[key] = asyncio.get_running_loop().create_future()
+            self._evict()
+            try:
+                evidence = await self._fetch(probe_url(url))
+            except BaseException:
+                self._probes.pop(key, None)
+                future.cancel()
+                raise
+            result = Probe(status=evidence.status, final_url=evidence.final_url,
+                           tokens=tokens(evidence.text()) if evidence.ok else frozenset(), error=evidence.error)
+            if result.hard_404:
+                self._hard_404s[host] = self._hard_404s.get(host, 0) + 1
+            future.set_result(result)
+        return await asyncio.shield(future)
+
+    def _evict(self) -> None:
+        while len(self._probes) > self._max_entries:
+            key, oldest = next(iter(self._probes.items()))
+            if not oldest.done():
+                break
+            del self._probes[key]

@@ -1,0 +1,209 @@
+"""The verdict: a pure function from gathered facts to (Verdict, reason).
+
+A verdict is a promise. Only evidence that a page is gone gives DEAD: a 404
+or 410, a host name that does not exist while DNS demonstrably works, a
+redirect to the site's root or to an error page, or a soft 404. Anything
+inconclusive (bot walls, rate limits, timeouts, 5xx, TLS trouble) is BLOCKED
+or UNREACHABLE, never DEAD.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from crawler.check.evidence import Evidence, similarity, tokens
+from crawler.model import CheckResult, Verdict
+
+PERMANENT = frozenset({301, 308})
+
+# Titles sites give their "not found" pages, in the languages of the lists we
+# read. A title part must be nothing but such a phrase ("Page not found |
+# Brookings"), so "Missing plane not found" stays an article.
+_NOT_FOUND_PART_RE = re.compile(
+    r"(?:(?:error|http|fehler|erreur|ошибка)\s*)?(?:404|410)(?:\s*error)?(?:\s*[-:–]?\s*"
+    r"(?:(?:the\s+)?(?:page|file|document)\s+)?not\s+found)?"
+    r"|(?:(?:error|oops|sorry)[,!:.\s-]*)?(?:(?:this|the)\s+)?(?:(?:page|file|document|article|content|resource)\s+)?"
+    r"(?:(?:was|could)\s+not\s+(?:be\s+)?found|cannot\s+be\s+found|not\s+found|(?:does\s+not|doesn['’]t)\s+exist|"
+    r"(?:is\s+)?no\s+longer\s+available)"
+    r"|(?:seite|datei)\s+nicht\s+gefunden|page\s+(?:introuvable|non\s+trouvée)|cette\s+page\s+n['’]existe\s+pas"
+    r"|страница\s+не\s+найдена|(?:ошибка\s+)?404|ページが見つかりません(?:でした)?|お探しのページは見つかりませんでした"
+    r"|页面不存在|页面未找到|找不到(?:页面|网页)"
+    r"|p[áa]gina\s+no\s+encontrada|pagina\s+non\s+trovata|p[áa]gina\s+n[ãa]o\s+encontrada",
+    re.IGNORECASE,
+)
+_TITLE_SEPARATORS_RE = re.compile(r"\s+[|–—·:-]\s+|\s*[|–—·]\s*")
+
+
+def not_found_title(title: str) -> bool:
+    return any(_NOT_FOUND_PART_RE.fullmatch(part.strip(" .!:")) for part in _TITLE_SEPARATORS_RE.split(title))
+
+
+_ERROR_PAGE_RE = re.compile(
+    r"(?:^|[/_.=-])(?:404|notfound|not-found|not_found|pagenotfound|page-not-found|error404|error-404)"
+    r"(?:[/_.?&=-]|$)|aspxerrorpath=|/error(?:\.\w+)?/?$",
+    re.IGNORECASE,
+)
+_LOGIN_RE = re.compile(r"(?:^|/)(?:log-?in|sign-?in|signon|sso|auth|cas/login|account/login|users?/login)"
+                       r"(?:[/.?]|$)", re.IGNORECASE)
+_ROOT_PATH_RE = re.compile(
+    r"/(?:[a-z]{2}(?:[-_][a-z]{2})?/?)?(?:(?:index|default|home|homepage|main|start)(?:\.\w+)?)?",
+    re.IGNORECASE,
+)
+# Bot walls and challenges: the page we got is not the site's answer to a reader.
+_CHALLENGE_BODY_RE = re.compile(
+    rb"challenge-platform|cf-chl-|cf_chl_|__cf_chl|<title>\s*(?:just a moment|attention required|"
+    rb"access denied|are you a robot|robot check|security check|checking your browser)|"
+    rb"px-captcha|captcha-delivery\.com|geo\.captcha-delivery|_incapsula_resource|"
+    rb"sgcaptcha|/cdn-cgi/challenge",
+    re.IGNORECASE,
+)
+# Soft-404 comparisons need a page with real text; a JavaScript shell looks
+# the same for every URL of a site and proves nothing.
+MIN_TOKENS = 20
+SOFT_404_SIMILARITY = 0.95
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the site answered for a made-up sibling of the URL."""
+
+    status: int | None
+    final_url: str
+    tokens: frozenset[str]
+    error: str | None = None
+    assumed: bool = False  # not requested: the host answered earlier probes with real 404s
+
+    @property
+    def answers_anything(self) -> bool:
+        """The site returns 2xx even for a page that cannot exist."""
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def hard_404(self) -> bool:
+        return self.status in (404, 410)
+
+
+def decide(evidence: Evidence, probe: Probe | None = None, *, dns_trusted: bool = False,
+           accept: frozenset[int] = frozenset()) -> CheckResult:
+    verdict, reason, detail = _decide(evidence, probe, dns_trusted, accept)
+    return CheckResult(
+        verdict=verdict, reason=reason, detail=detail, status=evidence.status,
+        final_url=evidence.final_url if evidence.redirects else None,
+        redirects=tuple(evidence.redirects), elapsed=round(evidence.elapsed, 3),
+    )
+
+
+def _decide(e: Evidence, probe: Probe | None, dns_trusted: bool,
+            accept: frozenset[int]) -> tuple[Verdict, str, str]:
+    if e.error is not None:
+        return _failure(e, dns_trusted)
+    status = e.status
+    assert status is not None
+    if status in accept:
+        return Verdict.ALIVE, f"http_{status}_accepted", f"HTTP {status}, accepted by configuration"
+    if _is_challenge(e):
+        return Verdict.BLOCKED, "bot_challenge", f"HTTP {status} with a bot challenge"
+    if status in (404, 410):
+        where = f" at {e.final_url}" if e.redirects else ""
+        return Verdict.DEAD, f"http_{status}", f"HTTP {status}{where}"
+    if status == 429:
+        return Verdict.BLOCKED, "rate_limited", "HTTP 429 Too Many Requests, still after retries"
+    if status in (401, 403, 407, 451):
+        return Verdict.BLOCKED, f"http_{status}", f"HTTP {status}: the site refuses to answer us"
+    if 500 <= status:
+        return Verdict.UNREACHABLE, f"http_{status}", f"HTTP {status}, still after retries"
+    if 400 <= status:
+        return Verdict.BLOCKED, f"http_{status}", f"HTTP {status}: the site refused the request"
+    if 300 <= status:
+        return Verdict.UNREACHABLE, f"http_{status}", f"HTTP {status} without a usable Location"
+    if status < 200:
+        return Verdict.UNREACHABLE, f"http_{status}", f"HTTP {status}"
+    return _success(e, probe)
+
+
+def _failure(e: Evidence, dns_trusted: bool) -> tuple[Verdict, str, str]:
+    error, detail = e.error or "", e.error_detail
+    if error == "dns_nxdomain":
+        if dns_trusted:
+            return Verdict.DEAD, error, "the host name does not exist (DNS works for other names)"
+        return Verdict.UNREACHABLE, error, "the host name was not found, but DNS was not seen working"
+    if error in ("private_address", "malformed_url"):
+        return Verdict.SKIPPED, error, detail
+    return Verdict.UNREACHABLE, error, detail
+
+
+def _is_challenge(e: Evidence) -> bool:
+    if e.headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    if "x-datadome" in e.headers and e.status in (401, 403, 405):
+        return True
+    return bool(e.body) and bool(_CHALLENGE_BODY_RE.search(e.body[:16384]))
+
+
+def is_root(url: str) -> bool:
+    parts = urlsplit(url)
+    return not parts.query and bool(_ROOT_PATH_RE.fullmatch(parts.path or "/"))
+
+
+def same_page(a: str, b: str) -> bool:
+    """Whether a redirect from ``a`` to ``b`` only changes scheme, "www.", a trailing slash or case."""
+    return _page_key(a) == _page_key(b)
+
+
+def _page_key(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    return host, parts.path.rstrip("/") or "/", parts.query
+
+
+def _success(e: Evidence, probe: Probe | None) -> tuple[Verdict, str, str]:
+    status = e.status
+    redirected = bool(e.redirects) and not same_page(e.url, e.final_url)
+    if redirected:
+        if _LOGIN_RE.search(urlsplit(e.final_url).path) and not _LOGIN_RE.search(urlsplit(e.url).path):
+            return Verdict.BLOCKED, "login_required", f"redirects to a login page ({e.final_url})"
+        if is_root(e.final_url) and not is_root(e.url):
+            return Verdict.DEAD, "redirect_to_root", f"redirects to the site's front page ({e.final_url})"
+        target = urlsplit(e.final_url)
+        if _ERROR_PAGE_RE.search(target.path + ("?" + target.query if target.query else "")) \
+                and not _ERROR_PAGE_RE.search(urlsplit(e.url).path):
+            return Verdict.DEAD, "redirect_to_error_page", f"redirects to an error page ({e.final_url})"
+    soft = _soft_404(e, probe)
+    if soft:
+        return Verdict.DEAD, "soft_404", soft
+    if redirected and _permanent_move(e):
+        return Verdict.MOVED, "moved_permanently", f"moved permanently to {e.final_url}"
+    if redirected:
+        return Verdict.ALIVE, "redirect", f"HTTP {status} after a temporary redirect to {e.final_url}"
+    return Verdict.ALIVE, "ok", f"HTTP {status}"
+
+
+def _permanent_move(e: Evidence) -> bool:
+    """A permanent hop that goes somewhere other than a trivial variant of where it came from."""
+    previous = e.url
+    for hop in e.redirects:
+        if hop.status in PERMANENT and not same_page(previous, hop.url):
+            return True
+        previous = hop.url
+    return False
+
+
+def _soft_404(e: Evidence, probe: Probe | None) -> str:
+    """Why a 2xx page is really a "not found" page, or "" when it is not."""
+    if is_root(e.url) or not e.is_html or e.method != "GET":
+        return ""  # a site's front page is never a soft 404
+    if probe is not None and probe.hard_404:
+        return ""  # the site answers made-up pages with a real 404, so this one exists
+    title = e.title
+    if title and not_found_title(title):
+        return f"the page says “{title}”"
+    if probe is None or not probe.answers_anything:
+        return ""
+    if e.redirects and probe.final_url == e.final_url:
+        return f"a made-up page of the same site lands on the same page ({e.final_url})"
+    page = tokens(e.text())
+    if len(page) >= MIN_TOKENS and similarity(page, probe.tokens) >= SOFT_404_SIMILARITY:
+        return "the page is the same as the site's answer for a made-up page"
+    return ""

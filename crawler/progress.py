@@ -1,0 +1,52 @@
+"""Progress on the terminal, part of the command line (the library never prints).
+
+On a TTY one line is redrawn, at most ten times a second, with counts per
+verdict; elsewhere (CI logs, cron mail) nothing is drawn, so logs stay clean.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import TextIO
+
+from crawler.model import CheckResult, Link
+
+
+class Progress:
+    def __init__(self, total: int, stream: TextIO, *, quiet: bool = False, interval: float = 0.1) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = not quiet and _isatty(stream)
+        self.interval = interval
+        self.done = 0
+        self.counts: Counter[str] = Counter()
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, link: Link, result: CheckResult) -> None:
+        self.done += 1
+        self.counts[result.verdict.value if result.verdict else "unjudged"] += 1
+        now = time.monotonic()
+        if self.enabled and (now - self._last >= self.interval or self.done == self.total):
+            self._last = now
+            self._draw()
+
+    def _draw(self) -> None:
+        counts = " ".join(f"{name} {n}" for name, n in sorted(self.counts.items()))
+        line = f"checked {self.done}/{self.total}  {counts}"
+        self.stream.write("\r" + line.ljust(self._width))
+        self._width = len(line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,170 @@
+"""The verdict as a pure function: a table of facts and the verdict they earn, no network."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import pytest
+
+from crawler.check.evidence import Evidence, page_title, similarity, tokens
+from crawler.check.http import parse_retry_after, wants_head
+from crawler.check.probe import probe_key, probe_url
+from crawler.check.verdict import Probe, decide, is_root, not_found_title, same_page
+from crawler.model import Redirect, Verdict
+
+URL = "https://www.mofa.go.jp/region/europe/speech0606.html"
+PAGE = b"<html><head><title>Speech by Mr. Taro Aso</title></head><body>" + b" ".join(
+    f"word{i}".encode() for i in range(80)) + b"</body></html>"
+SORRY = b"<html><head><title>MOFA</title></head><body>" + b" ".join(
+    f"sorry{i}".encode() for i in range(80)) + b"</body></html>"
+
+
+def ev(status: int | None = 200, *, url: str = URL, final: str | None = None, redirects=(), body: bytes = PAGE,
+       ctype: str = "text/html; charset=utf-8", error: str | None = None, headers=None, method: str = "GET"):
+    return Evidence(url=url, final_url=final or url, status=status, redirects=list(redirects), body=body,
+                    content_type=ctype, error=error, headers=headers or {}, method=method)
+
+
+HARD_404 = Probe(status=404, final_url="", tokens=frozenset())
+SOFT_SITE = Probe(status=200, final_url=URL.rsplit("/", 1)[0] + "/xyz.html", tokens=tokens(SORRY.decode()))
+
+
+@pytest.mark.parametrize(("evidence", "probe", "expected"), [
+    (ev(200), HARD_404, (Verdict.ALIVE, "ok")),
+    (ev(200), None, (Verdict.ALIVE, "ok")),
+    (ev(204, body=b""), None, (Verdict.ALIVE, "ok")),
+    (ev(404), None, (Verdict.DEAD, "http_404")),
+    (ev(410), None, (Verdict.DEAD, "http_410")),
+    (ev(401), None, (Verdict.BLOCKED, "http_401")),
+    (ev(403), None, (Verdict.BLOCKED, "http_403")),
+    (ev(451), None, (Verdict.BLOCKED, "http_451")),
+    (ev(429), None, (Verdict.BLOCKED, "rate_limited")),
+    (ev(405), None, (Verdict.BLOCKED, "http_405")),
+    (ev(500), None, (Verdict.UNREACHABLE, "http_500")),
+    (ev(503), None, (Verdict.UNREACHABLE, "http_503")),
+    (ev(503, headers={"cf-mitigated": "challenge"}), None, (Verdict.BLOCKED, "bot_challenge")),
+    (ev(403, body=b"<title>Just a moment...</title>"), None, (Verdict.BLOCKED, "bot_challenge")),
+    (ev(200, body=b"<html><title>Just a moment...</title>cf-chl-</html>"), None, (Verdict.BLOCKED, "bot_challenge")),
+    (ev(None, error="timeout"), None, (Verdict.UNREACHABLE, "timeout")),
+    (ev(None, error="connection_refused"), None, (Verdict.UNREACHABLE, "connection_refused")),
+    (ev(None, error="connection_reset"), None, (Verdict.UNREACHABLE, "connection_reset")),
+    (ev(None, error="tls_error"), None, (Verdict.UNREACHABLE, "tls_error")),
+    (ev(None, error="dns_error"), None, (Verdict.UNREACHABLE, "dns_error")),
+    (ev(None, error="dns_nxdomain"), None, (Verdict.UNREACHABLE, "dns_nxdomain")),  # DNS not seen working
+    (ev(None, error="redirect_loop"), None, (Verdict.UNREACHABLE, "redirect_loop")),
+    (ev(None, error="private_address"), None, (Verdict.SKIPPED, "private_address")),
+    # redirects
+    (ev(200, final="https://mofa.go.jp/region/europe/speech0606.html/",
+        redirects=[Redirect(301, "https://mofa.go.jp/region/europe/speech0606.html/")]), HARD_404,
+     (Verdict.ALIVE, "ok")),
+    (ev(200, final="https://www.mofa.go.jp/erp/speech.html", redirects=[Redirect(301, "https://www.mofa.go.jp/erp/speech.html")]),
+     HARD_404, (Verdict.MOVED, "moved_permanently")),
+    (ev(200, final="https://www.mofa.go.jp/erp/speech.html", redirects=[Redirect(302, "https://www.mofa.go.jp/erp/speech.html")]),
+     HARD_404, (Verdict.ALIVE, "redirect")),
+    (ev(200, final="https://www.mofa.go.jp/", redirects=[Redirect(301, "https://www.mofa.go.jp/")]), None,
+     (Verdict.DEAD, "redirect_to_root")),
+    (ev(200, final="https://www.mofa.go.jp/index.html", redirects=[Redirect(302, "https://www.mofa.go.jp/index.html")]),
+     None, (Verdict.DEAD, "redirect_to_root")),
+    (ev(200, final="https://www.mofa.go.jp/en/", redirects=[Redirect(302, "https://www.mofa.go.jp/en/")]), None,
+     (Verdict.DEAD, "redirect_to_root")),
+    (ev(200, final="https://www.mofa.go.jp/404.html", redirects=[Redirect(302, "https://www.mofa.go.jp/404.html")]),
+     None, (Verdict.DEAD, "redirect_to_error_page")),
+    (ev(200, final="https://www.mofa.go.jp/error.aspx?aspxerrorpath=/x",
+        redirects=[Redirect(302, "https://www.mofa.go.jp/error.aspx?aspxerrorpath=/x")]), None,
+     (Verdict.DEAD, "redirect_to_error_page")),
+    (ev(200, final="https://www.mofa.go.jp/login?next=/x", redirects=[Redirect(302, "https://www.mofa.go.jp/login?next=/x")]),
+     None, (Verdict.BLOCKED, "login_required")),
+    (ev(404, final="https://www.mofa.go.jp/erp/x.html", redirects=[Redirect(301, "https://www.mofa.go.jp/erp/x.html")]),
+     None, (Verdict.DEAD, "http_404")),
+    # soft 404s
+    (ev(200, body=SORRY), SOFT_SITE, (Verdict.DEAD, "soft_404")),
+    (ev(200), SOFT_SITE, (Verdict.ALIVE, "ok")),
+    (ev(200, body=b"<title>Page not found | MOFA</title>"), None, (Verdict.DEAD, "soft_404")),
+    (ev(200, body=b"<title>Page not found | MOFA</title>"), HARD_404, (Verdict.ALIVE, "ok")),
+    (ev(200, url="https://www.mofa.go.jp/", body=b"<title>404</title>"), None, (Verdict.ALIVE, "ok")),
+    (ev(200, body=SORRY, ctype="application/pdf"), SOFT_SITE, (Verdict.ALIVE, "ok")),
+    (ev(200, body=SORRY, method="HEAD"), SOFT_SITE, (Verdict.ALIVE, "ok")),
+    (ev(200, final="https://www.mofa.go.jp/catchall", redirects=[Redirect(302, "https://www.mofa.go.jp/catchall")]),
+     Probe(200, "https://www.mofa.go.jp/catchall", frozenset()), (Verdict.DEAD, "soft_404")),
+], ids=lambda v: None)
+def test_facts_to_verdict(evidence, probe, expected):
+    result = decide(evidence, probe)
+    assert (result.verdict, result.reason) == expected, result.detail
+
+
+def test_missing_name_is_dead_only_when_dns_was_seen_working():
+    assert decide(ev(None, error="dns_nxdomain"), dns_trusted=True).verdict is Verdict.DEAD
+    assert decide(ev(None, error="dns_nxdomain"), dns_trusted=False).verdict is Verdict.UNREACHABLE
+
+
+def test_accepted_status_overrides():
+    assert decide(ev(403), accept=frozenset({403})).verdict is Verdict.ALIVE
+
+
+def test_no_inconclusive_fact_is_ever_dead():
+    inconclusive = [ev(code) for code in (401, 403, 405, 406, 429, 451, 500, 502, 503, 504, 520, 599)] + [
+        ev(None, error=e) for e in ("timeout", "connection_refused", "connection_reset", "tls_error", "dns_error",
+                                    "dns_nxdomain", "redirect_loop", "too_many_redirects", "protocol_error",
+                                    "connection_error", "bad_redirect")]
+    for evidence in inconclusive:
+        assert decide(evidence, None).verdict is not Verdict.DEAD, evidence
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Page not found | Brookings", True), ("404 Not Found", True), ("Error 404", True),
+    ("Страница не найдена", True), ("ページが見つかりません | 外務省", True),
+    ("Missing plane not found", False), ("The 404 Project: a history", False),
+    ("Ministry of Foreign Affairs of Japan", False),
+])
+def test_not_found_titles(title, expected):
+    assert not_found_title(title) is expected
+
+
+@pytest.mark.parametrize(("url", "root"), [
+    ("https://www.mofa.go.jp/", True), ("https://www.mofa.go.jp/index.html", True),
+    ("https://www.mofa.go.jp/en/", True), ("https://www.mofa.go.jp/en/index.php", True),
+    ("https://www.mofa.go.jp/erp/", False), ("https://www.mofa.go.jp/?id=3", False),
+])
+def test_site_root(url, root):
+    assert is_root(url) is root
+
+
+def test_same_page_ignores_scheme_www_and_trailing_slash():
+    assert same_page("http://mofa.go.jp/a", "https://www.mofa.go.jp/a/")
+    assert not same_page("http://mofa.go.jp/a", "https://www.mofa.go.jp/b")
+
+
+def test_probe_is_a_sibling_with_the_same_extension():
+    url = probe_url("https://www.mofa.go.jp/region/europe/speech0606.html")
+    assert url.startswith("https://www.mofa.go.jp/region/europe/") and url.endswith(".html")
+    assert url != "https://www.mofa.go.jp/region/europe/speech0606.html"
+
+
+def test_probe_of_a_query_url_randomises_the_values():
+    url = probe_url("https://centrasia.org/cnt2.php?st=1083320274")
+    assert url.startswith("https://centrasia.org/cnt2.php?st=") and "1083320274" not in url
+
+
+def test_probe_key_is_per_directory():
+    assert probe_key("https://x.org/a/b.html") == probe_key("https://x.org/a/c.html")
+    assert probe_key("https://x.org/a/b.html") != probe_key("https://x.org/z/b.html")
+
+
+def test_retry_after_in_seconds_and_as_a_date():
+    now = _dt.datetime(2026, 11, 22, 12, 0, tzinfo=_dt.timezone.utc)
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after("Sun, 22 Nov 2026 12:00:30 GMT", now=now) == 30
+    assert parse_retry_after("Sun, 22 Nov 2026 11:00:00 GMT", now=now) == 0
+    assert parse_retry_after("soon") is None
+
+
+def test_head_is_used_only_for_files():
+    assert wants_head("https://www.mofa.go.jp/files/000494314.pdf")
+    assert not wants_head("https://www.mofa.go.jp/region/europe/speech0606.html")
+
+
+def test_page_title_and_tokens():
+    assert page_title(b"<html><TITLE> Speech &amp; remarks </TITLE>") == "Speech & remarks"
+    body = "<script>var hidden=1</script><p>Visible words here</p>"
+    assert tokens(body) == {"visible", "words", "here"}
+    assert similarity(frozenset({"a", "b"}), frozenset({"a", "b"})) == 1.0
