@@ -12,13 +12,14 @@ import asyncio
 import dataclasses
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from crawler import __version__
 from crawler.config import ConfigError, Settings, find_config, load_settings
 from crawler.extract import Extraction, extract_all
-from crawler.model import ProblemKind, Verdict
+from crawler.extract.background import BackgroundExtraction
+from crawler.model import Link, ProblemKind, Verdict
 from crawler.progress import Progress
 from crawler.report import FORMAT_NAMES, Report, write_report, write_report_file
 
@@ -143,17 +144,25 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _inputs(args: argparse.Namespace, settings: Settings) -> tuple[list[str], dict[str, object]]:
+    encoding = args.encoding or settings.inputs.encoding
+    options: dict[str, object] = {
+        "extensions": settings.inputs.extensions,
+        "max_file_bytes": settings.inputs.max_file_bytes,
+        "encoding": None if encoding == "auto" else encoding,
+    }
+    return list(args.inputs) or settings.default_inputs(), options
+
+
 def _read(args: argparse.Namespace, settings: Settings) -> Extraction | int:
-    inputs = list(args.inputs) or settings.default_inputs()
+    inputs, options = _inputs(args, settings)
     if not inputs:
         return _fail("no INPUT given and no [inputs] paths configured")
-    encoding = args.encoding or settings.inputs.encoding
-    extraction = extract_all(
-        inputs,
-        extensions=settings.inputs.extensions,
-        max_file_bytes=settings.inputs.max_file_bytes,
-        encoding=None if encoding == "auto" else encoding,
-    )
+    extraction = extract_all(inputs, **options)
+    return _after_reading(extraction)
+
+
+def _after_reading(extraction: Extraction) -> Extraction | int:
     for error in extraction.errors:
         print(f"crawler: error: {error}", file=sys.stderr)
     if extraction.nothing_read:
@@ -189,6 +198,12 @@ def _extract(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ATTENTION if extraction.problems or extraction.errors else EXIT_OK
 
 
+def _connect_to(rule: str):  # noqa: ANN202 - a ConnectTo, imported late with aiohttp
+    from crawler.check.resolve import ConnectTo
+
+    return ConnectTo.parse(rule)
+
+
 def _check_settings(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - CheckSettings
     changes: dict[str, object] = {}
     for option, key in (("timeout", "timeout"), ("max_time", "run_timeout"), ("max_concurrency", "max_concurrency"),
@@ -208,10 +223,8 @@ def _check_settings(args: argparse.Namespace, settings: Settings):  # noqa: ANN2
 
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    from crawler.check import Checker, ConnectTo
-
     try:
-        connect_to = [ConnectTo.parse(rule) for rule in args.connect_to]
+        connect_to = [_connect_to(rule) for rule in args.connect_to]
     except ValueError as exc:
         return _fail(f"--connect-to: {exc}")
     check = _check_settings(args, settings)
@@ -222,15 +235,33 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
             re.compile(pattern)
     except re.error as exc:
         return _fail(f"config: [check] include/exclude: {exc}")
-    extraction = _read(args, settings)
-    if isinstance(extraction, int):
-        return extraction
-    progress = Progress(len(extraction.links), sys.stderr, quiet=args.quiet)
+    inputs, options = _inputs(args, settings)
+    if not inputs:
+        return _fail("no INPUT given and no [inputs] paths configured")
+    # Start reading the references now; the checker's imports happen meanwhile.
+    source = BackgroundExtraction(inputs, **options)
+    from crawler.check import Checker
+
+    extraction = Extraction()
+    progress = Progress(lambda: len(extraction.links), sys.stderr, quiet=args.quiet)
     checker = Checker(check, connect_to=connect_to, on_result=progress.update)
+
+    async def links() -> AsyncIterator[Link]:
+        # A link is checked as soon as it is first cited, while later
+        # references are still being read.
+        index: dict[str, Link] = {}
+        async for item in source:
+            for link in extraction.add(item, index):
+                yield link
+
     try:
-        run = asyncio.run(checker.check(extraction.links))
+        run = asyncio.run(checker.check(links()))
     finally:
         progress.close()
+        source.close()
+    read = _after_reading(extraction)
+    if isinstance(read, int):
+        return read
     report = Report(links=extraction.links, problems=extraction.problems, references=extraction.references,
                     errors=extraction.errors, network=run.network, results=run.results)
     failed = _write(args, settings, report)

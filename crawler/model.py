@@ -7,12 +7,37 @@ copying and a test can build them by hand.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from typing import Any
+
+
+class _Picklable:
+    """Pickle as a constructor call.
+
+    Slotted dataclasses otherwise pickle through a __getstate__ that calls
+    dataclasses.fields() for every object, which showed in profiles when
+    extraction results cross from a worker process.
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.__class__, tuple(getattr(self, f.name) for f in _fields(self.__class__))
+
+
+_FIELDS: dict[type, tuple[Any, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[Any, ...]:
+    known = _FIELDS.get(cls)
+    if known is None:
+        known = _FIELDS[cls] = fields(cls)
+    return known
 
 
 @dataclass(frozen=True, order=True, slots=True)
-class AccessDate:
+class AccessDate(_Picklable):
     """The date an author says they saw a page.
 
     Citations often give only month and year ("Accessed on February 2016");
@@ -40,7 +65,7 @@ class AccessDate:
 
 
 @dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(_Picklable):
     """One entry of a reference list, where it was found and its text as written."""
 
     source: str
@@ -49,7 +74,7 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(_Picklable):
     """A capture of a page in a web archive."""
 
     url: str
@@ -59,7 +84,7 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class Citation:
+class Citation(_Picklable):
     """One URL as one reference cites it."""
 
     reference: Reference
@@ -80,7 +105,7 @@ class ProblemKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(_Picklable):
     """Something wrong with a reference that a person has to fix by hand."""
 
     kind: ProblemKind
@@ -139,13 +164,13 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Redirect:
+class Redirect(_Picklable):
     status: int
     url: str  # where the redirect pointed
 
 
 @dataclass(frozen=True, slots=True)
-class CheckResult:
+class CheckResult(_Picklable):
     """The verdict on one link and the facts it rests on."""
 
     verdict: Verdict | None  # None: not judged (the network was down)
@@ -158,7 +183,7 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
-class InputError:
+class InputError(_Picklable):
     """An input that could not be read; the run goes on without it."""
 
     source: str

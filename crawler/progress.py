@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TextIO
 
 from crawler.model import CheckResult, Link
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO, *, quiet: bool = False, interval: float = 0.1) -> None:
-        self.total = total
+    def __init__(self, total: Callable[[], int], stream: TextIO, *, quiet: bool = False,
+                 interval: float = 0.1) -> None:
+        self.total = total  # links found so far: extraction may still be running
         self.stream = stream
         self.enabled = not quiet and _isatty(stream)
         self.interval = interval
@@ -28,13 +30,13 @@ class Progress:
         self.done += 1
         self.counts[result.verdict.value if result.verdict else "unjudged"] += 1
         now = time.monotonic()
-        if self.enabled and (now - self._last >= self.interval or self.done == self.total):
+        if self.enabled and (now - self._last >= self.interval or self.done == self.total()):
             self._last = now
             self._draw()
 
     def _draw(self) -> None:
         counts = " ".join(f"{name} {n}" for name, n in sorted(self.counts.items()))
-        line = f"checked {self.done}/{self.total}  {counts}"
+        line = f"checked {self.done}/{self.total()}  {counts}"
         self.stream.write("\r" + line.ljust(self._width))
         self._width = len(line)
         self.stream.flush()

@@ -240,3 +240,20 @@ def test_markdown_audit_report_lists_what_needs_attention(tmp_path, config):
     assert code == 1
     assert "## Needs attention" in text
     assert "**dead** (http\\_404)" in text
+
+
+def test_stdin_is_audited_too(tmp_path, config):
+    import subprocess
+    import sys
+
+    refs = "Aso, T. Speech. http://www.mofa.go.jp/region/europe/speech0606.html (accessed 3.3.2021)\n"
+    with FakeWeb(tls_names=TLS_NAMES, tmp=tmp_path) as fake:
+        _stand_ins(fake)
+        rules = [arg for rule in fake.connect_to() for arg in ("--connect-to", rule)]
+        result = subprocess.run([sys.executable, "-m", "crawler", "audit", "-", *rules, "--ca-bundle", fake.ca_file,
+                                 "--config", str(config), "--format", "json", "--quiet"],
+                                input=refs.encode(), capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["links"][0]["references"][0]["source"] == "<stdin>"
+    assert report["links"][0]["verdict"] == "alive"

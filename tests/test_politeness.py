@@ -29,7 +29,9 @@ async def test_scheduler_bounds_work_globally_and_per_host():
     scheduler: HostScheduler[int, int] = HostScheduler(5, lambda host: HostPolicy(max_connections=2))
     for n in range(40):
         scheduler.add(f"host{n % 4}", n)
-    done = [result async for result in scheduler.run(work)]
+    scheduler.close()
+    done: list[int] = []
+    await scheduler.run(work, done.append)
     assert sorted(done) == list(range(40))
     assert active["max_all"] <= 5
     assert max(peak.values()) == 2
@@ -48,7 +50,8 @@ async def test_one_slow_host_does_not_hold_up_the_others():
         scheduler.add("slow", n)
     for n in range(10):
         scheduler.add("fast", n)
-    [_ async for _ in scheduler.run(work)]
+    scheduler.close()
+    await scheduler.run(work, lambda result: None)
     assert order.index("slow") > order.count("fast") // 2  # the fast host finished while slow waited
 
 
@@ -62,9 +65,30 @@ async def test_host_delay_spaces_requests():
     scheduler: HostScheduler[int, None] = HostScheduler(8, lambda host: HostPolicy(max_connections=4, delay=0.05))
     for n in range(4):
         scheduler.add("www.kantei.go.jp", n)
-    [_ async for _ in scheduler.run(work)]
+    scheduler.close()
+    await scheduler.run(work, lambda result: None)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert all(gap >= 0.045 for gap in gaps), gaps
+
+
+async def test_items_added_while_running_are_done_before_close_ends_the_run():
+    scheduler: HostScheduler[int, int] = HostScheduler(4, lambda host: HostPolicy(max_connections=2))
+
+    async def work(host: str, item: int) -> int:
+        await asyncio.sleep(0.001)
+        return item
+
+    async def feed() -> None:
+        for n in range(20):
+            scheduler.add(f"host{n % 3}", n)
+            await asyncio.sleep(0.002)
+        scheduler.close()
+
+    feeder = asyncio.ensure_future(feed())
+    done: list[int] = []
+    await scheduler.run(work, done.append)
+    await feeder
+    assert sorted(done) == list(range(20))
 
 
 async def test_pause_holds_a_host_back():
@@ -79,7 +103,8 @@ async def test_pause_holds_a_host_back():
 
     scheduler.add("www.brookings.edu", 0)
     scheduler.add("www.brookings.edu", 1)
-    [_ async for _ in scheduler.run(work)]
+    scheduler.close()
+    await scheduler.run(work, lambda result: None)
     assert starts[1] - starts[0] >= 0.09
 
 

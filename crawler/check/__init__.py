@@ -4,11 +4,26 @@
 ``probe`` asks sites about made-up pages for soft-404 detection, ``hosts``
 keeps per-host politeness, ``resolve`` maps names (--connect-to) and guards
 against private addresses, and ``checker`` runs it all.
+
+Names are imported on first use: reading the settings must not cost the
+import of aiohttp (the command line starts extraction meanwhile).
 """
 
-from crawler.check.checker import NETWORK_DOWN, NETWORK_UP, Checker, CheckRun
-from crawler.check.resolve import ConnectTo, StaticResolver
-from crawler.check.settings import CheckSettings, HostSettings
+from __future__ import annotations
 
-__all__ = ["NETWORK_DOWN", "NETWORK_UP", "CheckRun", "CheckSettings", "Checker", "ConnectTo", "HostSettings",
-           "StaticResolver"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "NETWORK_DOWN": "crawler.check.checker", "NETWORK_UP": "crawler.check.checker",
+    "Checker": "crawler.check.checker", "CheckRun": "crawler.check.checker",
+    "ConnectTo": "crawler.check.resolve", "StaticResolver": "crawler.check.resolve",
+    "CheckSettings": "crawler.check.settings", "HostSettings": "crawler.check.settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'crawler.check' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

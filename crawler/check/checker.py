@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
-from crawler.check.evidence import Evidence
+from crawler.check.evidence import Evidence, split_url
 from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
@@ -38,11 +37,16 @@ _NETWORK_ERRORS = frozenset({"dns_nxdomain", "dns_error", "timeout", "connection
                              "connection_reset", "tls_error"})
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckRun:
     network: str = NETWORK_UP
     results: dict[str, CheckResult] = field(default_factory=dict)
     dns_trusted: bool = False
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio formats the main task's repr (result
+        # included) when asyncio.run() ends, and 100,000 results took seconds.
+        return f"CheckRun(network={self.network!r}, results=<{len(self.results)}>, dns_trusted={self.dns_trusted})"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Checker:
         self.connect_to = tuple(connect_to)
         self.base_resolver = resolver
         self.on_result = on_result or (lambda link, result: None)
+        self._global_accept = frozenset(settings.accept)
         self._include = [re.compile(p) for p in settings.include]
         self._exclude = [re.compile(p) for p in settings.exclude]
         s = settings
@@ -89,19 +94,25 @@ class Checker:
         )
 
     def _accept(self, host: str) -> frozenset[int]:
+        if not self.settings.hosts:
+            return self._global_accept
         override = self.settings.hosts.get(_hostname(host))
-        return frozenset(self.settings.accept) | frozenset(override.accept if override else ())
+        return self._global_accept | frozenset(override.accept if override else ())
 
     def _timeout(self, host: str) -> float | None:
+        if not self.settings.hosts:
+            return None
         override = self.settings.hosts.get(_hostname(host))
         return override.timeout if override and override.timeout else None
 
-    async def check(self, links: Sequence[Link]) -> CheckRun:
+    async def check(self, links: Iterable[Link] | AsyncIterable[Link]) -> CheckRun:
+        """Check every link; ``links`` may be an async stream, checked as it arrives."""
         run = CheckRun()
         resolver = GuardedResolver(connect_to=self.connect_to, allow_private=self.settings.allow_private,
                                    base=self.base_resolver)
         connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
                                          resolver=resolver, ssl=self._ssl(), ttl_dns_cache=300)
+        every: list[Link] = []
         async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                          headers=self._headers(), trust_env=False,
                                          max_field_size=16384) as session:
@@ -111,37 +122,53 @@ class Checker:
             canary = await self._canary(session, resolver)
             run.dns_trusted = canary.dns_trusted
             probes = ProbeCache(fetcher.fetch)
-            for link in links:
-                early = self._before_request(link, resolver)
-                if early is not None:
-                    self._record(run, link, early)
-                else:
-                    scheduler.add(urlsplit(link.url).netloc, link)
+            scheduled = 0
+
+            async def produce() -> None:
+                nonlocal scheduled
+                async for link in _stream(links):
+                    every.append(link)
+                    netloc, early = self._before_request(link, resolver)
+                    if early is not None:
+                        self._record(run, link, early)
+                    else:
+                        scheduled += 1
+                        scheduler.add(netloc, link)
+                scheduler.close()
 
             async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
                 return link, await self._check_link(link, host, fetcher, probes, canary.dns_trusted)
 
-            on_probation = not canary.up
-            failures = 0
+            probation = {"on": not canary.up, "failures": 0}
+
+            def on_result(done: tuple[Link, CheckResult]) -> None:
+                link, result = done
+                self._record(run, link, result)
+                if not probation["on"]:
+                    return
+                if result.status is not None:
+                    probation["on"] = False  # something answered: the network is up
+                elif result.reason in _NETWORK_ERRORS:
+                    probation["failures"] += 1
+                    if probation["failures"] >= PROBATION:
+                        run.network = NETWORK_DOWN
+                        scheduler.stop()
+
+            producer = asyncio.ensure_future(produce())
             try:
                 async with asyncio.timeout(self.settings.run_timeout or None):
-                    async for link, result in scheduler.run(work):
-                        self._record(run, link, result)
-                        if on_probation:
-                            if result.status is not None:
-                                on_probation = False  # something answered: the network is up
-                            elif result.reason in _NETWORK_ERRORS:
-                                failures += 1
-                                if failures >= min(PROBATION, len(links)):
-                                    run.network = NETWORK_DOWN
-                                    break
+                    await scheduler.run(work, on_result)
             except TimeoutError:
                 pass  # the run's deadline: what is left is reported as not checked
+            await producer  # every link must be known, checked or not
+        on_probation, failures = probation["on"], probation["failures"]
+        if on_probation and failures and failures == scheduled:
+            run.network = NETWORK_DOWN  # fewer links than the probation, and all failed alike
         if run.network == NETWORK_DOWN:
             run.results = {link.url: CheckResult(None, "network_down",
-                                                 "not checked: the network is down") for link in links}
+                                                 "not checked: the network is down") for link in every}
             return run
-        for link in links:
+        for link in every:
             if link.url not in run.results:
                 self._record(run, link, CheckResult(Verdict.SKIPPED, "deadline",
                                                     "not checked before the run's deadline"))
@@ -152,21 +179,22 @@ class Checker:
         run.results[link.url] = result
         self.on_result(link, result)
 
-    def _before_request(self, link: Link, resolver: GuardedResolver) -> CheckResult | None:
+    def _before_request(self, link: Link, resolver: GuardedResolver) -> tuple[str, CheckResult | None]:
+        """The link's host, and its result if it needs no request at all."""
         url = link.url
-        if any(p.search(url) for p in self._exclude) or (
+        scheme, netloc, _, _ = split_url(url)
+        if (self._exclude and any(p.search(url) for p in self._exclude)) or (
                 self._include and not any(p.search(url) for p in self._include)):
-            return CheckResult(Verdict.SKIPPED, "excluded", "excluded by an include or exclude pattern")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return CheckResult(Verdict.SKIPPED, "unsupported_scheme", f"{parts.scheme}: URLs are not checked")
-        host = parts.hostname or ""
+            return netloc, CheckResult(Verdict.SKIPPED, "excluded", "excluded by an include or exclude pattern")
+        if scheme not in ("http", "https"):
+            return netloc, CheckResult(Verdict.SKIPPED, "unsupported_scheme", f"{scheme}: URLs are not checked")
+        host = _hostname(netloc)
         if is_ip_literal(host):
             try:
-                resolver.check_literal(host, parts.port or (443 if parts.scheme == "https" else 80))
+                resolver.check_literal(host, 0)
             except PrivateAddressError as exc:
-                return CheckResult(Verdict.SKIPPED, "private_address", f"{exc} (use --allow-private)")
-        return None
+                return netloc, CheckResult(Verdict.SKIPPED, "private_address", f"{exc} (use --allow-private)")
+        return netloc, None
 
     async def _check_link(self, link: Link, host: str, fetcher: Fetcher, probes: ProbeCache,
                           dns_trusted: bool) -> CheckResult:
@@ -196,8 +224,17 @@ class Checker:
         fetcher = Fetcher(session, resolver, quick)
         answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls))
         up = [e for e in answers if e.status is not None]
-        dns = any(_hostname(urlsplit(e.url).netloc) in resolver.answered for e in up)
+        dns = any(_hostname(split_url(e.url)[1]) in resolver.answered for e in up)
         return Canary(up=bool(up), dns_trusted=dns)
+
+
+async def _stream(links: Iterable[Link] | AsyncIterable[Link]) -> AsyncIterator[Link]:
+    if isinstance(links, AsyncIterable):
+        async for link in links:
+            yield link
+    else:
+        for link in links:
+            yield link
 
 
 def _probe_worthy(evidence: Evidence) -> bool:
@@ -205,7 +242,10 @@ def _probe_worthy(evidence: Evidence) -> bool:
 
 
 def _hostname(netloc: str) -> str:
-    return netloc.rsplit("@", 1)[-1].split(":")[0].lower() if not netloc.startswith("[") else netloc
+    netloc = netloc.rsplit("@", 1)[-1]
+    if netloc.startswith("["):
+        return netloc[1:].split("]", 1)[0]
+    return netloc.split(":", 1)[0].lower()
 
 
 def _distrust_mass_nxdomain(run: CheckRun, share: float) -> None:
@@ -213,7 +253,7 @@ def _distrust_mass_nxdomain(run: CheckRun, share: float) -> None:
     by_host: dict[str, list[str]] = {}
     hosts: set[str] = set()
     for url, result in run.results.items():
-        host = urlsplit(url).hostname or ""
+        host = _hostname(split_url(url)[1])
         hosts.add(host)
         if result.verdict is Verdict.DEAD and result.reason == "dns_nxdomain":
             by_host.setdefault(host, []).append(url)

@@ -43,6 +43,21 @@ class Evidence:
         return decode(self.body, self.content_type)
 
 
+def split_url(url: str) -> tuple[str, str, str, str]:
+    """(scheme, netloc, path, query) of a canonical URL, at a fraction of urlsplit's cost.
+
+    Only for URLs made by crawler.extract.urls.canonical_url: no fragment,
+    and a path that always starts with "/".
+    """
+    scheme, _, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if not slash:
+        netloc, _, query = netloc.partition("?")
+        return scheme, netloc, "/", query
+    path, _, query = tail.partition("?")
+    return scheme, netloc, "/" + path, query
+
+
 _TITLE_RE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _CHARSET_RE = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET_RE = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)

@@ -12,7 +12,7 @@ import asyncio
 import heapq
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -46,6 +46,10 @@ class HostScheduler(Generic[T, R]):
         self._hosts: dict[str, _Host[T]] = {}
         self._ready: deque[str] = deque()
         self._waiting: list[tuple[float, str]] = []
+        self._available = asyncio.Event()  # set when work may have become available
+        self._closed = False
+        self._stopped = False
+        self._workers: list[asyncio.Future[None]] = []
 
     def add(self, host: str, item: T) -> None:
         state = self._hosts.get(host)
@@ -53,6 +57,7 @@ class HostScheduler(Generic[T, R]):
             state = self._hosts[host] = _Host(self.policy_for(host))
         state.pending.append(item)
         self._enqueue(host, state)
+        self._available.set()
 
     def pause(self, host: str, seconds: float) -> None:
         """No new request to ``host`` for ``seconds`` (it answered 429 or Retry-After)."""
@@ -93,32 +98,58 @@ class HostScheduler(Generic[T, R]):
         state.active -= 1
         if not state.pending and not state.active:
             del self._hosts[host]  # idle hosts are dropped, so state does not grow with the run
-        else:
+            if self._closed and not self._hosts:
+                self._available.set()  # let idle workers see that everything is done
+        elif not state.queued:
             self._enqueue(host, state)
+            if state.queued:
+                self._available.set()
 
-    async def run(self, work: Callable[[str, T], Awaitable[R]]) -> AsyncIterator[R]:
-        """Yield results as they finish."""
-        running: dict[asyncio.Task[R], str] = {}
-        try:
+    def close(self) -> None:
+        """No more items will be added: run() ends when the last one is done."""
+        self._closed = True
+        self._available.set()
+
+    def stop(self) -> None:
+        """Abandon the run: items in progress are cancelled, pending ones dropped."""
+        self._stopped = True
+        for worker in self._workers:
+            worker.cancel()
+
+    async def run(self, work: Callable[[str, T], Awaitable[R]], on_result: Callable[[R], None]) -> None:
+        """Do every item with ``max_concurrency`` workers; items may be added while it runs.
+
+        Long-lived workers, not a task per item: with 100,000 links the
+        bookkeeping per link is a dictionary lookup, not a task, a callback and
+        a queue round trip.
+        """
+        async def worker() -> None:
             while True:
-                while len(running) < self.max_concurrency:
-                    nxt = self._next()
-                    if nxt is None:
-                        break
-                    host, item = nxt
-                    running[asyncio.ensure_future(work(host, item))] = host
-                if not running:
-                    if not self._waiting:
+                nxt = self._next()
+                if nxt is None:
+                    if self._closed and not self._hosts:
                         return
-                    await asyncio.sleep(max(0.0, self._waiting[0][0] - self.clock()))
+                    self._available.clear()
+                    delay = max(0.0, self._waiting[0][0] - self.clock()) if self._waiting else None
+                    try:
+                        await asyncio.wait_for(self._available.wait(), delay)
+                    except TimeoutError:
+                        pass  # a paused or delayed host is due
                     continue
-                timeout = max(0.0, self._waiting[0][0] - self.clock()) if self._waiting else None
-                done, _ = await asyncio.wait(running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    self._done(running.pop(task))
-                    yield task.result()
+                host, item = nxt
+                try:
+                    result = await work(host, item)
+                finally:
+                    self._done(host)
+                on_result(result)
+
+        self._workers = [asyncio.ensure_future(worker()) for _ in range(self.max_concurrency)]
+        try:
+            await asyncio.gather(*self._workers)
+        except asyncio.CancelledError:
+            if not self._stopped:
+                raise
         finally:
-            for task in running:
+            for task in self._workers:
                 task.cancel()
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.gather(*self._workers, return_exceptions=True)

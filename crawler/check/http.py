@@ -17,14 +17,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential, wait_random
 from yarl import URL
 
-from crawler.check.evidence import Evidence
+from crawler.check.evidence import Evidence, split_url
 from crawler.check.resolve import GuardedResolver, NameNotFoundError, PrivateAddressError, is_ip_literal
 from crawler.extract.urls import UrlError, canonical_url
 from crawler.model import Redirect
@@ -80,7 +80,7 @@ class _Failure:
 
 def wants_head(url: str) -> bool:
     """Whether HEAD may be enough: a file, not a page that could be a soft 404."""
-    return bool(_FILE_RE.search(urlsplit(url).path))
+    return bool(_FILE_RE.search(split_url(url)[2]))
 
 
 def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> float | None:
@@ -107,8 +107,8 @@ class Fetcher:
         self.resolver = resolver
         self.settings = settings
         self.pause_host = pause_host
-        self._timeout = aiohttp.ClientTimeout(total=settings.timeout, sock_connect=settings.connect_timeout,
-                                              sock_read=settings.timeout)
+        # "total" bounds the whole request, a slowly dripping body included.
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout, sock_connect=settings.connect_timeout)
         # Exponential backoff with full jitter of the first step, so retries from
         # many links do not arrive at a struggling host in lockstep.
         self._backoff = (wait_exponential(multiplier=settings.backoff_initial, max=settings.backoff_max)
@@ -171,6 +171,10 @@ class Fetcher:
     async def _request(self, method: str, url: str, cookies: dict[str, str],
                        timeout: float | None) -> tuple[_Response | _Failure, int]:
         s = self.settings
+        first: _Response | _Failure | None = await self._attempt(method, url, cookies, timeout)
+        assert first is not None
+        if not first.transient or s.retries == 0:
+            return first, 1  # the common case skips tenacity's bookkeeping
         retrying = AsyncRetrying(
             stop=stop_after_attempt(s.retries + 1) | stop_after_delay(s.link_budget) | _waits_too_long(s),
             wait=self._wait,
@@ -178,10 +182,13 @@ class Fetcher:
             retry_error_callback=lambda state: state.outcome.result(),
             sleep=asyncio.sleep,
         )
-        attempts = 0
+        attempts = 1
 
         async def attempt() -> _Response | _Failure:
-            nonlocal attempts
+            nonlocal attempts, first
+            if first is not None:  # let tenacity judge the answer already in hand
+                answer, first = first, None
+                return answer
             attempts += 1
             return await self._attempt(method, url, cookies, timeout)
 
@@ -201,7 +208,7 @@ class Fetcher:
             if is_ip_literal(host):
                 self.resolver.check_literal(host, target.port or 0)
             request_timeout = self._timeout if timeout is None else aiohttp.ClientTimeout(
-                total=timeout, sock_connect=min(timeout, self.settings.connect_timeout), sock_read=timeout)
+                total=timeout, sock_connect=min(timeout, self.settings.connect_timeout))
             async with self.session.request(method, target, allow_redirects=False, timeout=request_timeout,
                                             cookies=cookies or None) as response:
                 body = b""

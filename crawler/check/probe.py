@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from crawler.check.evidence import Evidence, tokens
+from crawler.check.evidence import Evidence, split_url, tokens
 from crawler.check.verdict import Probe
 
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -37,12 +37,12 @@ def _split(path: str) -> tuple[str, str, bool]:
 
 
 def probe_key(url: str) -> tuple[str, ...]:
-    parts = urlsplit(url)
-    if parts.query:
-        names = sorted(name for name, _ in parse_qsl(parts.query, keep_blank_values=True))
-        return (parts.scheme, parts.netloc, parts.path, "?", *names)
-    directory, extension, trailing = _split(parts.path)
-    return (parts.scheme, parts.netloc, directory, extension.lower(), "/" if trailing else "")
+    scheme, netloc, path, query = split_url(url)
+    if query:
+        names = sorted(name for name, _ in parse_qsl(query, keep_blank_values=True))
+        return (scheme, netloc, path, "?", *names)
+    directory, extension, trailing = _split(path)
+    return (scheme, netloc, directory, extension.lower(), "/" if trailing else "")
 
 
 def probe_url(url: str) -> str:
@@ -71,7 +71,7 @@ class ProbeCache:
         self._hard_404s: dict[str, int] = {}
 
     async def probe(self, url: str) -> Probe:
-        host = urlsplit(url).netloc
+        host = split_url(url)[1]
         if self._hard_404s.get(host, 0) >= self._trust_after:
             return Probe(status=404, final_url="", tokens=frozenset(), assumed=True)
         key = probe_key(url)
@@ -90,6 +90,9 @@ class ProbeCache:
             if result.hard_404:
                 self._hard_404s[host] = self._hard_404s.get(host, 0) + 1
             future.set_result(result)
+            return result
+        if future.done():
+            return future.result()
         return await asyncio.shield(future)
 
     def _evict(self) -> None:

@@ -9,6 +9,7 @@ those before a request is made.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ def _split_fields(text: str) -> list[str]:
     return fields
 
 
+@functools.lru_cache(maxsize=4096)
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -75,6 +77,7 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))

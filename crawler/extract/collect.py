@@ -24,28 +24,32 @@ class Extraction:
     def nothing_read(self) -> bool:
         return not self.read
 
-    def add(self, item: Document | ReadReference | InputError, index: dict[str, Link]) -> None:
+    def add(self, item: Document | ReadReference | InputError, index: dict[str, Link]) -> list[Link]:
+        """Take in one extracted item; return the links it cites for the first time."""
         if isinstance(item, Document):
             self.read.add(item.source)
-            return
+            return []
         if isinstance(item, InputError):
             self.errors.append(item)
             if item.fatal:
                 self.read.discard(item.source)
-            return
+            return []
         if item.citations or item.problems:
             self.references += 1
         self.problems.extend(item.problems)
+        new = []
         for citation in item.citations:
             link = index.get(citation.url)
             if link is None:
                 link = index[citation.url] = Link.from_citation(citation)
                 self.links.append(link)
+                new.append(link)
             else:
                 link.add(citation)
+        return new
 
 
-def collect(items: Iterable[ReadReference | InputError]) -> Extraction:
+def collect(items: Iterable[Document | ReadReference | InputError]) -> Extraction:
     extraction = Extraction()
     index: dict[str, Link] = {}
     for item in items:

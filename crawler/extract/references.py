@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from crawler.extract.dates import DateMention, date_after, find_access_dates
 from crawler.extract.split import Entry
 from crawler.extract.urls import LABEL_RE, Found, Kind, UrlError, clean_text, find_labels, find_urls, normalise
-from crawler.model import Citation, Problem, ProblemKind, Reference
+from crawler.model import Citation, Problem, ProblemKind, Reference, _Picklable
 
 
-@dataclass(frozen=True)
-class ReadReference:
+@dataclass(frozen=True, slots=True)
+class ReadReference(_Picklable):
     """What one entry yields: its citations and its problems."""
 
     reference: Reference
@@ -22,16 +22,16 @@ class ReadReference:
 
 
 def display_text(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return " ".join(text.split())
 
 
 def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     reference = Reference(entry.source, entry.line, display_text(clean_text(entry.text)))
     scan = clean_text(entry.scan)
-    found = find_urls(scan)
+    labels = [m.end() for m in find_labels(scan)]
+    found = find_urls(scan, labels)
     masked = _mask(scan, found)
     mentions = find_access_dates(masked, today=today)
-    labels = [m.end() for m in find_labels(masked)]
     for item in found:
         # "Available at: URL, 5 February 2016": a date right after a labelled URL.
         if any(0 <= item.start - label <= 3 for label in labels):
@@ -93,11 +93,15 @@ def _safe_normalise(text: str) -> str | None:
         return None
 
 
+_SPACE_RE = re.compile(r"\s")
+
+
 def _mask(text: str, found: list[Found]) -> str:
     """``text`` with URLs blanked out, so dates inside URLs are not read as access dates."""
     for item in found:
         span = text[item.start:item.end]
-        text = text[:item.start] + re.sub(r"\S", "\x00", span) + text[item.end:]
+        blank = "\x00" * len(span) if not _SPACE_RE.search(span) else re.sub(r"\S", "\x00", span)
+        text = text[:item.start] + blank + text[item.end:]
     return text
 
 

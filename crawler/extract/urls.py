@@ -224,6 +224,8 @@ def _unfinished_host(url: str) -> bool:
 
 def _cut_unclosed(text: str) -> str:
     """Cut at a bracket the URL never closes: "…/a.html(accessed 3 March 2021)" lost its space."""
+    if "(" not in text and "[" not in text:
+        return text
     stack: list[int] = []
     for i, c in enumerate(text):
         if c in "([":
@@ -243,20 +245,20 @@ def _strip_trailing(text: str) -> str:
 _START_HINTS = ("/", "www", "WWW", "doi", "DOI", "Doi", "10.", "?")
 
 
-def find_urls(text: str) -> list[Found]:
-    """Every URL, DOI or URL fragment in ``text``, in order."""
+def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
+    """Every URL, DOI or URL fragment in ``text``, in order.
+
+    ``labels`` are the ends of the LABEL_RE matches in ``text``, when the
+    caller has them already.
+    """
     found: list[Found] = []
-    labels = [m.end() for m in find_labels(text)]
-    # Every URL start contains one of these; a URL holds no whitespace, so the
-    # first one can begin no earlier than the whitespace before the first hint.
-    hints = [i for i in map(text.find, _START_HINTS) if i >= 0]
-    if not hints and not labels:
-        return found
-    first = min(hints + labels)
-    pos = max(text.rfind(" ", 0, first), text.rfind("\n", 0, first), text.rfind("\t", 0, first)) + 1
-    if not hints:
-        pos = min(labels)
+    if labels is None:
+        labels = [m.end() for m in find_labels(text)]
+    pos = 0
     while True:
+        pos = _next_candidate(text, pos, labels)
+        if pos < 0:
+            break
         m = _START_RE.search(text, pos)
         label_fragment = _fragment_after_label(text, labels, pos, m.start() if m else len(text))
         if label_fragment is not None:
@@ -275,6 +277,23 @@ def find_urls(text: str) -> list[Found]:
         found.append(item)
         pos = item.end
     return found
+
+
+def _next_candidate(text: str, pos: int, labels: list[int]) -> int:
+    """Where the next URL can start, or -1: the regex need not scan prose before it.
+
+    Every URL start contains one of _START_HINTS and a URL holds no whitespace,
+    so the next one begins no earlier than the whitespace before the next hint
+    (or at the next label).
+    """
+    hints = [i for i in (text.find(hint, pos) for hint in _START_HINTS) if i >= 0]
+    later_labels = [label for label in labels if label >= pos]
+    if not hints:
+        return min(later_labels) if later_labels else -1
+    first = min(hints)
+    start = max(text.rfind(" ", pos, first), text.rfind("\n", pos, first), text.rfind("\t", pos, first)) + 1
+    start = max(start, pos)
+    return min([start, *later_labels])
 
 
 def _fragment_after_label(text: str, labels: list[int], pos: int, limit: int) -> Found | None:
@@ -359,8 +378,13 @@ _IPV4_RE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
 
 
+_PLAIN_RE = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=._~?\[\]-]*")
+
+
 def _pct(text: str, safe: str) -> str:
     """Percent-encode once: keep existing %XX escapes, encode a stray "%" and non-ASCII."""
+    if _PLAIN_RE.fullmatch(text) and ("?" not in text or "?" in safe) and ("[" not in text or "[" in safe):
+        return text  # nothing to encode: the common case, without quote()'s work
     return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", text), safe=safe)
 
 

@@ -13,8 +13,9 @@ from crawler.model import CheckResult, Citation, Link, Problem, Snapshot
 from crawler.report import SCHEMA, Report
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# One encoder for the whole report: json.dumps(..., ensure_ascii=False) would
+# build a new one for every link.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def reference_json(citation: Citation) -> dict[str, Any]:
