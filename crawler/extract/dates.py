@@ -54,7 +54,7 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 # Each pattern names its groups d, m (month as a word or a number) and y.
 _DATE_FORMS = [
     # 2019-05-03, 2019/05/03
-    rf"(?P<y>\d{{4}})\s*(?P<sep>[-/.])\s*(?P<m>\d{{1,2}})\s*(?P=sep)\s*(?P<d>\d{{1,2}})(?!\d)",
+    r"(?P<y>\d{4})\s*(?P<sep>[-/.])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})(?!\d)",
     # 20.07.2020, 17. 05. 2019, 5/12/2006, 20.0.2020 (reported as impossible)
     rf"(?<!\d){_DAY}\s*(?P<sep>[./-])\s*(?P<m>\d{{1,2}})\s*(?P=sep)\s*(?P<y>\d{{4}}|\d{{2}})(?![\d])",
     # 3 March 2021, 3rd of March 2021, 4 September, 2015, 5. Mai 2019, 1er mars, 12 марта 2021 г.,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from crawler.extract.dates import DateMention, date_after, find_access_dates
 from crawler.extract.split import Entry
-from crawler.extract.urls import LABEL_RE, Found, Kind, UrlError, clean_text, find_labels, find_urls, normalise
+from crawler.extract.urls import LABEL_RE, Found, UrlError, clean_text, find_labels, find_urls, normalise
 from crawler.model import Citation, Problem, ProblemKind, Reference, _Picklable
 
 
