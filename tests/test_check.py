@@ -420,7 +420,8 @@ def test_mass_nxdomain_is_taken_for_broken_dns_not_dead_sites(fake):
 
 # --- politeness and options
 
-def test_per_host_limit_is_respected(fake):
+def _counting_concurrency() -> tuple[dict[str, int], object]:
+    """A slow page that records how many requests it served at once."""
     state = {"now": 0, "max": 0}
 
     async def slow(request: web.Request) -> web.Response:
@@ -429,6 +430,11 @@ def test_per_host_limit_is_respected(fake):
         await asyncio.sleep(0.05)
         state["now"] -= 1
         return web.Response(text=html("Page"), content_type="text/html")
+    return state, slow
+
+
+def test_per_host_limit_is_respected(fake):
+    state, slow = _counting_concurrency()
     fake.fallback("www.mofa.go.jp", slow)
     urls = [f"http://www.mofa.go.jp/p{n}" for n in range(12)]
     run_check(fake, *urls, settings=replace(FAST, max_per_host=3, soft_404=False))
@@ -436,14 +442,7 @@ def test_per_host_limit_is_respected(fake):
 
 
 def test_per_host_override_from_config(fake):
-    state = {"now": 0, "max": 0}
-
-    async def slow(request: web.Request) -> web.Response:
-        state["now"] += 1
-        state["max"] = max(state["max"], state["now"])
-        await asyncio.sleep(0.05)
-        state["now"] -= 1
-        return web.Response(text=html("Page"), content_type="text/html")
+    state, slow = _counting_concurrency()
     fake.fallback("www.kantei.go.jp", slow)
     settings = replace(FAST, max_per_host=4, soft_404=False,
                        hosts={"www.kantei.go.jp": HostSettings(max_per_host=1, delay=0.02)})
@@ -481,3 +480,20 @@ def test_run_deadline_skips_what_is_left(fake):
 def test_unused_fallback_is_a_real_404(fake):
     assert NOT_FOUND is not None
     assert verdict(fake, "http://www.mofa.go.jp/nothing-here").verdict is Verdict.DEAD
+
+
+def test_without_a_canary_dns_is_trusted_once_it_answers_for_another_link(fake):
+    resolver = StaticResolver({"www.mofa.go.jp": "127.0.0.1"})
+    fake.route("www.mofa.go.jp", "/a.html", page("Speech"))
+    settings = replace(FAST, canary_urls=(), allow_private=True)
+    run = run_check(fake, f"http://www.mofa.go.jp:{fake.http_port}/a.html", "http://gone.example/x",
+                    settings=settings, connect_to=[], resolver=resolver)
+    assert run.network == "up"
+    assert run.results["http://gone.example/x"].verdict is Verdict.DEAD
+
+
+def test_without_a_canary_a_missing_name_alone_is_not_dead(fake):
+    settings = replace(FAST, canary_urls=())
+    run = run_check(fake, "http://www.mofa.go.jp/a.html", "http://gone.example/x", settings=settings,
+                    connect_to=fake.connect_to("www.mofa.go.jp"), resolver=StaticResolver({}))
+    assert run.results["http://gone.example/x"].verdict is Verdict.UNREACHABLE

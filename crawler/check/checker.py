@@ -25,7 +25,7 @@ from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
 from crawler.check.resolve import ConnectTo, GuardedResolver, PrivateAddressError, is_ip_literal
 from crawler.check.settings import CheckSettings
-from crawler.check.verdict import decide, is_root
+from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root
 from crawler.model import CheckResult, Link, Verdict
 
 NETWORK_UP = "up"
@@ -172,6 +172,11 @@ class Checker:
             if link.url not in run.results:
                 self._record(run, link, CheckResult(Verdict.SKIPPED, "deadline",
                                                     "not checked before the run's deadline"))
+        if not run.dns_trusted and resolver.answered:
+            # DNS answered real lookups during the run: the names it said do
+            # not exist were not a failing resolver's doing.
+            run.dns_trusted = True
+            _trust_nxdomain(run)
         _distrust_mass_nxdomain(run, self.settings.dns_outage_share)
         return run
 
@@ -219,7 +224,9 @@ class Checker:
 
     async def _canary(self, session: aiohttp.ClientSession, resolver: GuardedResolver) -> Canary:
         if not self.settings.canary_urls:
-            return Canary(up=True, dns_trusted=True)
+            # Nothing vouches for the network: the first links are on probation,
+            # and DNS is trusted only once it has answered for one of them.
+            return Canary(up=False, dns_trusted=False)
         quick = replace(self.http, retries=0, timeout=self.settings.canary_timeout)
         fetcher = Fetcher(session, resolver, quick)
         answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls))
@@ -246,6 +253,12 @@ def _hostname(netloc: str) -> str:
     if netloc.startswith("["):
         return netloc[1:].split("]", 1)[0]
     return netloc.split(":", 1)[0].lower()
+
+
+def _trust_nxdomain(run: CheckRun) -> None:
+    for url, result in run.results.items():
+        if result.reason == "dns_nxdomain" and result.verdict is Verdict.UNREACHABLE:
+            run.results[url] = replace(result, verdict=Verdict.DEAD, detail=NXDOMAIN_DEAD)
 
 
 def _distrust_mass_nxdomain(run: CheckRun, share: float) -> None:

@@ -17,6 +17,7 @@ from crawler.check.evidence import Evidence, similarity, split_url, tokens
 from crawler.model import CheckResult, Verdict
 
 PERMANENT = frozenset({301, 308})
+NXDOMAIN_DEAD = "the host name does not exist (DNS works for other names)"
 
 # Titles sites give their "not found" pages, in the languages of the lists we
 # read. A title part must be nothing but such a phrase ("Page not found |
@@ -127,7 +128,7 @@ def _failure(e: Evidence, dns_trusted: bool) -> tuple[Verdict, str, str]:
     error, detail = e.error or "", e.error_detail
     if error == "dns_nxdomain":
         if dns_trusted:
-            return Verdict.DEAD, error, "the host name does not exist (DNS works for other names)"
+            return Verdict.DEAD, error, NXDOMAIN_DEAD
         return Verdict.UNREACHABLE, error, "the host name was not found, but DNS was not seen working"
     if error in ("private_address", "malformed_url"):
         return Verdict.SKIPPED, error, detail
