@@ -497,3 +497,24 @@ def test_without_a_canary_a_missing_name_alone_is_not_dead(fake):
     run = run_check(fake, "http://www.mofa.go.jp/a.html", "http://gone.example/x", settings=settings,
                     connect_to=fake.connect_to("www.mofa.go.jp"), resolver=StaticResolver({}))
     assert run.results["http://gone.example/x"].verdict is Verdict.UNREACHABLE
+
+
+def test_cookie_check_redirect_to_the_same_page_is_not_a_loop(fake):
+    async def cookie_wall(request: web.Request) -> web.Response:
+        if request.cookies.get("visited") == "1":
+            return web.Response(text=html("Report on Central Asia"), content_type="text/html")
+        return web.Response(status=302, headers={"Location": "/report.html", "Set-Cookie": "visited=1; Path=/"})
+    fake.route("www.osce.org", "/report.html", cookie_wall)
+    assert verdict(fake, "http://www.osce.org/report.html").verdict is Verdict.ALIVE
+
+
+def test_link_budget_bounds_a_url_however_many_hops_it_takes(fake):
+    async def slow_redirect(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.3)
+        n = int(request.path.rsplit("/", 1)[1])
+        return web.Response(status=302, headers={"Location": f"/hop/{n + 1}"})
+    fake.fallback("www.mofa.go.jp", slow_redirect)
+    started = time.monotonic()
+    result = verdict(fake, "http://www.mofa.go.jp/hop/0", settings=replace(FAST, link_budget=1.0, max_redirects=50))
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "timeout")
+    assert time.monotonic() - started < 5

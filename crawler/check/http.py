@@ -120,7 +120,7 @@ class Fetcher:
         evidence = Evidence(url=url, final_url=url)
         method = "HEAD" if (wants_head(url) if head_first is None else head_first) else "GET"
         cookies: dict[str, str] = {}
-        seen = {url}
+        seen = {url: 1}
         current = url
         while True:
             outcome, attempts = await self._request(method, current, cookies, timeout)
@@ -141,14 +141,17 @@ class Fetcher:
                     evidence.error, evidence.error_detail = "bad_redirect", problem
                     break
                 evidence.redirects.append(Redirect(outcome.status, target))
-                if target in seen:
+                # Sites that set a cookie and redirect to the same page are no
+                # loop: a second visit with the cookie is allowed, not a third.
+                visits = seen.get(target, 0)
+                if visits and (not outcome.cookies or visits > 1):
                     evidence.error, evidence.error_detail = "redirect_loop", f"redirects back to {target}"
                     break
                 if len(evidence.redirects) > self.settings.max_redirects:
                     evidence.error = "too_many_redirects"
                     evidence.error_detail = f"more than {self.settings.max_redirects} redirects"
                     break
-                seen.add(target)
+                seen[target] = visits + 1
                 current = target
                 if outcome.status == 303:
                     method = "GET"
@@ -215,7 +218,8 @@ class Fetcher:
                 if method == "GET":
                     body = await _read_prefix(response, self.settings.max_body_bytes)
                 headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
-                jar = {name: morsel.value for name, morsel in response.cookies.items()}
+                jar = ({name: morsel.value for name, morsel in response.cookies.items()}
+                       if "Set-Cookie" in response.headers else {})
                 result = _Response(response.status, headers, body, jar)
         except PrivateAddressError as exc:
             return _Failure("private_address", str(exc), transient=False)

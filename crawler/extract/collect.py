@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from crawler.extract.references import ReadReference
 from crawler.extract.sources import Document
-from crawler.model import InputError, Link, Problem, Reference
+from crawler.model import InputError, Link, Problem
 
 
 @dataclass
@@ -56,7 +56,3 @@ def collect(items: Iterable[Document | ReadReference | InputError]) -> Extractio
         extraction.add(item, index)
     return extraction
 
-
-def cited_references(extraction: Extraction) -> set[Reference]:
-    return {c.reference for link in extraction.links for c in link.citations} | {
-        p.reference for p in extraction.problems}
