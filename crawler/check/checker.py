@@ -216,17 +216,10 @@ class Checker:
 
     async def _check_url(self, url: str, host: str, fetcher: Fetcher, probes: ProbeCache,
                          dns_trusted: bool) -> CheckResult:
-        budget = self.settings.link_budget
-        try:
-            # Each request is bounded; this bounds the sum (redirect hops,
-            # retries, waits and the probe) for one URL.
-            async with asyncio.timeout(budget or None):
-                evidence = await fetcher.fetch(url, timeout=self._timeout(host))
-                probe = None
-                if self.settings.soft_404 and _probe_worthy(evidence):
-                    probe = await probes.probe(url)
-        except TimeoutError:
-            return CheckResult(Verdict.UNREACHABLE, "timeout", f"no verdict within {budget:g} s (link_budget)")
+        evidence = await fetcher.fetch(url, timeout=self._timeout(host))
+        probe = None
+        if self.settings.soft_404 and _probe_worthy(evidence):
+            probe = await probes.probe(url)
         return decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
 
     async def _canary(self, session: aiohttp.ClientSession, resolver: GuardedResolver) -> Canary:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import aiohttp
-from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_after_delay
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_exponential, wait_random
 from yarl import URL
 
@@ -53,7 +53,7 @@ class HttpSettings:
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
     retry_after_cap: float = 60.0
-    link_budget: float = 120.0  # seconds for everything one URL may take, retries included
+    link_budget: float = 120.0  # seconds for everything one URL may take: hops, retries, waits
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -114,16 +114,27 @@ class Fetcher:
         self._backoff = (wait_exponential(multiplier=settings.backoff_initial, max=settings.backoff_max)
                          + wait_random(0, settings.backoff_initial))
 
-    async def fetch(self, url: str, *, head_first: bool | None = None, timeout: float | None = None) -> Evidence:
-        """Follow ``url`` to its final response, or to the failure that stopped it."""
+    async def fetch(self, url: str, *, head_first: bool | None = None, timeout: float | None = None,
+                    deadline: float | None = None) -> Evidence:
+        """Follow ``url`` to its final response, or to the failure that stopped it.
+
+        ``deadline`` (a time.monotonic() value) bounds everything: hops,
+        retries and their waits. By default it is link_budget from now.
+        """
         started = time.monotonic()
+        if deadline is None:
+            deadline = started + self.settings.link_budget
         evidence = Evidence(url=url, final_url=url)
         method = "HEAD" if (wants_head(url) if head_first is None else head_first) else "GET"
         cookies: dict[str, str] = {}
         seen = {url: 1}
         current = url
         while True:
-            outcome, attempts = await self._request(method, current, cookies, timeout)
+            if time.monotonic() >= deadline:
+                evidence.error = "timeout"
+                evidence.error_detail = f"no answer within {self.settings.link_budget:g} s (link_budget)"
+                break
+            outcome, attempts = await self._request(method, current, cookies, timeout, deadline)
             evidence.attempts += attempts
             evidence.method = method
             if isinstance(outcome, _Failure):
@@ -171,15 +182,16 @@ class Fetcher:
         evidence.elapsed = time.monotonic() - started
         return evidence
 
-    async def _request(self, method: str, url: str, cookies: dict[str, str],
-                       timeout: float | None) -> tuple[_Response | _Failure, int]:
+    async def _request(self, method: str, url: str, cookies: dict[str, str], timeout: float | None,
+                       deadline: float) -> tuple[_Response | _Failure, int]:
         s = self.settings
-        first: _Response | _Failure | None = await self._attempt(method, url, cookies, timeout)
+        first: _Response | _Failure | None = await self._attempt(method, url, cookies, timeout, deadline)
         assert first is not None
         if not first.transient or s.retries == 0:
             return first, 1  # the common case skips tenacity's bookkeeping
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(s.retries + 1) | stop_after_delay(s.link_budget) | _waits_too_long(s),
+            stop=(stop_after_attempt(s.retries + 1) | stop_before_delay(max(0.0, deadline - time.monotonic()))
+                  | _waits_too_long(s)),
             wait=self._wait,
             retry=retry_if_result(lambda outcome: outcome.transient),
             retry_error_callback=lambda state: state.outcome.result(),
@@ -193,7 +205,7 @@ class Fetcher:
                 answer, first = first, None
                 return answer
             attempts += 1
-            return await self._attempt(method, url, cookies, timeout)
+            return await self._attempt(method, url, cookies, timeout, deadline)
 
         return await retrying(attempt), attempts
 
@@ -203,15 +215,20 @@ class Fetcher:
             return min(outcome.retry_after, self.settings.retry_after_cap)
         return self._backoff(state)
 
-    async def _attempt(self, method: str, url: str, cookies: dict[str, str],
-                       timeout: float | None) -> _Response | _Failure:
+    async def _attempt(self, method: str, url: str, cookies: dict[str, str], timeout: float | None,
+                       deadline: float) -> _Response | _Failure:
         try:
             target = URL(url, encoded=True)
             host = target.raw_host or ""
             if is_ip_literal(host):
                 self.resolver.check_literal(host, target.port or 0)
-            request_timeout = self._timeout if timeout is None else aiohttp.ClientTimeout(
-                total=timeout, sock_connect=min(timeout, self.settings.connect_timeout))
+            left = deadline - time.monotonic()
+            if timeout is None and left >= self.settings.timeout:
+                request_timeout = self._timeout  # the common case: one shared object
+            else:
+                seconds = max(0.001, min(timeout or self.settings.timeout, left))
+                request_timeout = aiohttp.ClientTimeout(total=seconds,
+                                                        sock_connect=min(seconds, self.settings.connect_timeout))
             async with self.session.request(method, target, allow_redirects=False, timeout=request_timeout,
                                             cookies=cookies or None) as response:
                 body = b""
