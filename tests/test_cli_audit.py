@@ -257,3 +257,19 @@ def test_stdin_is_audited_too(tmp_path, config):
     report = json.loads(result.stdout)
     assert report["links"][0]["references"][0]["source"] == "<stdin>"
     assert report["links"][0]["verdict"] == "alive"
+
+
+def test_missing_input_is_reported_without_touching_the_network(tmp_path, config, capsys):
+    code = main(["audit", str(tmp_path / "nope.txt"), "--config", str(config), "--connect-to",
+                 f"::127.0.0.1:{free_port()}"])
+    assert code == 2
+    assert "nope.txt: no such file or directory" in capsys.readouterr().err
+
+
+def test_only_excluded_links_need_no_network(tmp_path, config):
+    refs = tmp_path / "refs.txt"
+    refs.write_text("Aso, T. http://www.mofa.go.jp/a.html\n", encoding="utf-8")
+    code, report = audit(str(refs), "--exclude", "mofa", config=config, out=tmp_path / "r.json")
+    assert code == 0
+    assert report["network"] is None
+    assert report["links"][0]["verdict"] == "skipped"

@@ -39,7 +39,7 @@ _NETWORK_ERRORS = frozenset({"dns_nxdomain", "dns_error", "timeout", "connection
 
 @dataclass(repr=False)
 class CheckRun:
-    network: str = NETWORK_UP
+    network: str | None = NETWORK_UP  # None when nothing was checked
     results: dict[str, CheckResult] = field(default_factory=dict)
     dns_trusted: bool = False
 
@@ -119,22 +119,34 @@ class Checker:
             scheduler: HostScheduler[Link, tuple[Link, CheckResult]] = HostScheduler(
                 self.settings.max_concurrency, self.policy)
             fetcher = Fetcher(session, resolver, self.http, pause_host=scheduler.pause)
-            canary = await self._canary(session, resolver)
-            run.dns_trusted = canary.dns_trusted
             probes = ProbeCache(fetcher.fetch)
             scheduled = 0
+            something_to_check = asyncio.Event()
 
             async def produce() -> None:
                 nonlocal scheduled
-                async for link in _stream(links):
-                    every.append(link)
-                    netloc, early = self._before_request(link, resolver)
-                    if early is not None:
-                        self._record(run, link, early)
-                    else:
-                        scheduled += 1
-                        scheduler.add(netloc, link)
-                scheduler.close()
+                try:
+                    async for link in _stream(links):
+                        every.append(link)
+                        netloc, early = self._before_request(link, resolver)
+                        if early is not None:
+                            self._record(run, link, early)
+                        else:
+                            scheduled += 1
+                            scheduler.add(netloc, link)
+                            something_to_check.set()
+                finally:
+                    scheduler.close()
+                    something_to_check.set()
+
+            producer = asyncio.ensure_future(produce())
+            await something_to_check.wait()
+            if not scheduled and producer.done():
+                await producer
+                run.network = None  # nothing needed the network: say nothing about it
+                return run
+            canary = await self._canary(session, resolver)
+            run.dns_trusted = canary.dns_trusted
 
             async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
                 return link, await self._check_link(link, host, fetcher, probes, canary.dns_trusted)
@@ -154,7 +166,6 @@ class Checker:
                         run.network = NETWORK_DOWN
                         scheduler.stop()
 
-            producer = asyncio.ensure_future(produce())
             try:
                 async with asyncio.timeout(self.settings.run_timeout or None):
                     await scheduler.run(work, on_result)
