@@ -85,3 +85,10 @@ def test_a_plain_list_of_urls_is_one_reference_per_url():
 def test_an_access_line_belongs_to_the_reference_above():
     text = "Aso, T. Speech. https://www.mofa.go.jp/a.html\n(accessed 3 March 2021)\nKono, T. Article."
     assert [line for line, _ in entries(text)] == [1, 3]
+
+
+def test_endless_paragraph_is_cut_into_bounded_entries():
+    lines = [f"and the story went on without a full stop, line {n} of it" for n in range(1000)]
+    entries = list(split_entries(lines, "t.txt"))
+    assert len(entries) > 10
+    assert max(len(e.text.splitlines()) for e in entries) <= 60

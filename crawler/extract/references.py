@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import re
 from dataclasses import dataclass
@@ -32,13 +33,16 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     found = find_urls(scan, labels)
     masked = _mask(scan, found)
     mentions = find_access_dates(masked, today=today)
+    label_ends = set(labels)
+    covered = {i for m in mentions for i in range(m.start, m.end)} if labels else set()
     for item in found:
         # "Available at: URL, 5 February 2016": a date right after a labelled URL.
-        if any(0 <= item.start - label <= 3 for label in labels):
+        if any(item.start - gap in label_ends for gap in range(4)):
             after = date_after(masked, item.end, today=today)
-            if after is not None and not any(m.start <= after.start < m.end for m in mentions):
+            if after is not None and after.start not in covered:
                 mentions.append(after)
     mentions.sort(key=lambda m: m.start)
+    starts = [m.start for m in mentions]
 
     problems: list[Problem] = []
     citations: list[Citation] = []
@@ -56,7 +60,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
         if normalised.url in seen:
             continue
         seen.add(normalised.url)
-        mention = _mention_for(masked, found, index, mentions)
+        mention = _mention_for(masked, found, index, mentions, starts)
         alternatives = tuple(
             alt for alt in (_safe_normalise(a) for a in item.alternatives) if alt and alt != normalised.url
         )
@@ -98,33 +102,42 @@ _SPACE_RE = re.compile(r"\s")
 
 def _mask(text: str, found: list[Found]) -> str:
     """``text`` with URLs blanked out, so dates inside URLs are not read as access dates."""
+    pieces = []
+    done = 0
     for item in found:
         span = text[item.start:item.end]
-        blank = "\x00" * len(span) if not _SPACE_RE.search(span) else re.sub(r"\S", "\x00", span)
-        text = text[:item.start] + blank + text[item.end:]
-    return text
+        pieces.append(text[done:item.start])
+        pieces.append("\x00" * len(span) if not _SPACE_RE.search(span) else re.sub(r"\S", "\x00", span))
+        done = item.end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
-def _mention_for(text: str, found: list[Found], index: int, mentions: list[DateMention]) -> DateMention | None:
+def _mention_for(text: str, found: list[Found], index: int, mentions: list[DateMention],
+                 starts: list[int]) -> DateMention | None:
     """The access date that belongs to the ``index``-th URL of a reference.
 
     Chicago puts it right before the URL ("accessed March 3, 2021, URL");
     most styles right after ("URL (accessed …)"), before the next URL; a
     reference with one date and several URLs gives it to all of them.
+    ``starts`` are the mentions' starts, in order, for bisection: a pasted
+    page with thousands of URLs and dates must not cost their product.
     """
     if not mentions:
         return None
     item = found[index]
     next_start = found[index + 1].start if index + 1 < len(found) else len(text)
     previous_end = found[index - 1].end if index else 0
-    before = [m for m in mentions if previous_end <= m.start and m.end <= item.start]
-    if before and _only_glue(text[before[-1].end:item.start]):
-        return before[-1]
-    after = [m for m in mentions if item.end <= m.start < next_start]
-    if after:
-        return after[0]
-    if before:
-        return before[-1]
+    # The last mention starting before the URL, if it also ends before it.
+    i = bisect.bisect_left(starts, item.start) - 1
+    before = mentions[i] if i >= 0 and previous_end <= mentions[i].start and mentions[i].end <= item.start else None
+    if before is not None and _only_glue(text[before.end:item.start]):
+        return before
+    j = bisect.bisect_left(starts, item.end)
+    if j < len(mentions) and mentions[j].start < next_start:
+        return mentions[j]
+    if before is not None:
+        return before
     return mentions[0] if len(mentions) == 1 else None
 
 

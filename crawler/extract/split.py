@@ -52,6 +52,9 @@ _AUTHOR_START_RE = re.compile(
 _AUTHOR_YEAR_RE = re.compile(
     r"[A-ZÀ-ÖØ-ÞА-ЯЁ][^()]{0,150}?\((?:\d{4}[a-z]?|s\.\s?f\.|n\.\s?d\.|б\.\s?г\.)(?:,[^)]{0,30})?\)\.")
 _TERMINAL = ".)]”\"»!?"
+# No reference runs longer; past this, prose that never ends a sentence at a
+# line end (a pasted novel) is cut, so work stays linear in the input.
+MAX_LINES = 60
 # Quoting in e-mail and Markdown: "> > From the syllabus…"
 _QUOTE_RE = re.compile(r"[ \t]*(?:>[ \t]?)+")
 # A table row ("| Source | URL | Accessed |") is a reference of its own.
@@ -123,7 +126,7 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
             current = _Open(lineno, _indent(line), True, [body.strip()], _indent(line))
             continue
         indent = _indent(line)
-        if current is not None and _continues(current, line.strip(), indent):
+        if current is not None and len(current.lines) < MAX_LINES and _continues(current, line.strip(), indent):
             current.lines.append(line.strip())
             current.last_indent = indent
             continue
@@ -161,13 +164,12 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
         return True  # first-line indent
     if entry.last_indent > indent:
         return False  # back at the margin after an indented continuation
-    text = entry.text()
     if _START_RE.match(line) or LABEL_RE.match(line):
         # "Available at: …" or a URL on its own line finishes the reference above,
         # unless that one has its URL already (a plain list of URLs).
-        return not _START_RE.search(text)
+        return not _START_RE.search(entry.text())
     if starts_with_access_date(line.lstrip("([ ")):
-        return not find_access_dates(text)
+        return not find_access_dates(entry.text())
     if _AUTHOR_START_RE.match(line) or _AUTHOR_YEAR_RE.match(line):
         return False
     if len(entry.lines) == 1 and _looks_like_heading(previous):

@@ -254,9 +254,10 @@ def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
     found: list[Found] = []
     if labels is None:
         labels = [m.end() for m in find_labels(text)]
+    candidates = _Candidates(text, labels)
     pos = 0
     while True:
-        pos = _next_candidate(text, pos, labels)
+        pos = candidates.next(pos)
         if pos < 0:
             break
         m = _START_RE.search(text, pos)
@@ -279,21 +280,41 @@ def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
     return found
 
 
-def _next_candidate(text: str, pos: int, labels: list[int]) -> int:
-    """Where the next URL can start, or -1: the regex need not scan prose before it.
+class _Candidates:
+    """Where the next URL can start: the regex need not scan prose before it.
 
-    Every URL start contains one of _START_HINTS and a URL holds no whitespace,
-    so the next one begins no earlier than the whitespace before the next hint
-    (or at the next label).
+    Every URL start contains one of _START_HINTS and a URL holds no
+    whitespace, so the next one begins no earlier than the whitespace before
+    the next hint (or at the next label). Each hint's next position is
+    remembered, so a long text is searched once per hint, not once per URL.
     """
-    hints = [i for i in (text.find(hint, pos) for hint in _START_HINTS) if i >= 0]
-    later_labels = [label for label in labels if label >= pos]
-    if not hints:
-        return min(later_labels) if later_labels else -1
-    first = min(hints)
-    start = max(text.rfind(" ", pos, first), text.rfind("\n", pos, first), text.rfind("\t", pos, first)) + 1
-    start = max(start, pos)
-    return min([start, *later_labels])
+
+    def __init__(self, text: str, labels: list[int]) -> None:
+        self.text = text
+        self.labels = sorted(labels)
+        self._label = 0
+        self._next = {hint: -2 for hint in _START_HINTS}  # -2: not looked for yet
+
+    def next(self, pos: int) -> int:
+        text = self.text
+        first = -1
+        for hint, at in self._next.items():
+            if at == -1:
+                continue  # does not occur again
+            if at < pos:
+                at = self._next[hint] = text.find(hint, pos)
+                if at < 0:
+                    continue
+            if first < 0 or at < first:
+                first = at
+        while self._label < len(self.labels) and self.labels[self._label] < pos:
+            self._label += 1
+        label = self.labels[self._label] if self._label < len(self.labels) else -1
+        if first < 0:
+            return label
+        start = max(text.rfind(" ", pos, first), text.rfind("\n", pos, first), text.rfind("\t", pos, first)) + 1
+        start = max(start, pos)
+        return min(start, label) if label >= 0 else start
 
 
 def _fragment_after_label(text: str, labels: list[int], pos: int, limit: int) -> Found | None:
