@@ -171,3 +171,39 @@ class Hanging:
 
     def __exit__(self, *exc: object) -> None:
         self._server.close()
+
+
+class Garbage:
+    """A TCP server that answers every connection with bytes that are not HTTP."""
+
+    def __init__(self, reply: bytes = b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff garbage\r\n\r\n") -> None:
+        self.reply = reply
+
+    def __enter__(self) -> Garbage:
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(16)
+        self.port = self._server.getsockname()[1]
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        self._server.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.recv(4096)
+                    conn.sendall(self.reply)
+                except OSError:
+                    pass
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._thread.join(2)
+        self._server.close()

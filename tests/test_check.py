@@ -17,7 +17,7 @@ from aiohttp import web
 from crawler.check import Checker, CheckRun, CheckSettings, ConnectTo, HostSettings, StaticResolver
 from crawler.extract.urls import normalise
 from crawler.model import CheckResult, Link, Verdict
-from sites import NOT_FOUND, FakeWeb, Hanging, free_port, html, page, redirect, status
+from sites import NOT_FOUND, FakeWeb, Garbage, Hanging, free_port, html, page, redirect, status
 
 FAST = CheckSettings(retries=2, backoff_initial=0.01, backoff_max=0.05, timeout=5.0, canary_timeout=5.0,
                      canary_urls=("http://canary.test/",))
@@ -518,3 +518,18 @@ def test_link_budget_bounds_a_url_however_many_hops_it_takes(fake):
     result = verdict(fake, "http://www.mofa.go.jp/hop/0", settings=replace(FAST, link_budget=1.0, max_redirects=50))
     assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "timeout")
     assert time.monotonic() - started < 5
+
+
+def test_server_answering_garbage_is_unreachable_not_dead(fake):
+    with Garbage() as garbage:
+        result = verdict(fake, "http://broken.example.org/page", connect_to=[
+            f"broken.example.org:80:127.0.0.1:{garbage.port}", *fake.connect_to("canary.test")])
+    assert result.verdict is Verdict.UNREACHABLE
+    assert result.reason in ("protocol_error", "connection_reset")
+
+
+def test_enormous_header_is_unreachable_not_dead(fake):
+    with Garbage(b"HTTP/1.1 200 OK\r\nX-Junk: " + b"a" * 100_000 + b"\r\n\r\n") as garbage:
+        result = verdict(fake, "http://broken.example.org/page", connect_to=[
+            f"broken.example.org:80:127.0.0.1:{garbage.port}", *fake.connect_to("canary.test")])
+    assert result.verdict is Verdict.UNREACHABLE
