@@ -92,3 +92,8 @@ def test_the_date_text_is_kept_as_written():
 def test_wayback_timestamp_of_partial_date():
     [mention] = find_access_dates("Accessed on February 2016", today=_dt.date(2026, 1, 1))
     assert mention.date.wayback_timestamp() == "201602"
+
+
+def test_date_hyphenated_across_a_line_break():
+    [mention] = find_access_dates("The Diplomat. Retrieved Febru-\nary 1, 2021, from", today=TODAY)
+    assert mention.date.isoformat() == "2021-02-01"

@@ -92,3 +92,20 @@ def test_endless_paragraph_is_cut_into_bounded_entries():
     entries = list(split_entries(lines, "t.txt"))
     assert len(entries) > 10
     assert max(len(e.text.splitlines()) for e in entries) <= 60
+
+
+def test_a_line_ending_in_an_abbreviation_continues():
+    text = ("Laruelle, M., & Royce, D. (2020). No great game: Central Asia's opinions on Russia, China, and the U.S.\n"
+            "Kennan Cable No. 56. Wilson Center. https://www.wilsoncenter.org/publication/kennan-cable-no-56")
+    assert [line for line, _ in entries(text)] == [1]
+
+
+def test_a_page_count_ends_a_reference():
+    text = "VAÏSSE, Maurice. La grandeur. Paris : Fayard, 1998. 726 p.\nWIKIPÉDIA. Politique étrangère de la France."
+    assert [line for line, _ in entries(text)] == [1, 2]
+
+
+def test_apa_date_wrapped_from_its_author_or_title_continues():
+    text = ("Ministry of Foreign Affairs of the Republic of Uzbekistan.\n(2020). Foreign policy priorities.\n"
+            "Radio Free Europe/Radio Liberty. (2022, January 6).\nKazakh president says terrorists trained abroad.")
+    assert [line for line, _ in entries(text)] == [1, 3]

@@ -156,3 +156,14 @@ def test_found_spans_point_into_the_text():
     text = "see https://www.un.org/en/ now"
     [found] = find_urls(text)
     assert text[found.start:found.end] == "https://www.un.org/en/"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("(https://data.worldbank.org/indicator/NY.GDP.MKTP.CD?\nlocations=KZ-UZ-KG).",
+     "https://data.worldbank.org/indicator/NY.GDP.MKTP.CD?locations=KZ-UZ-KG"),
+    ("https://doi.org/10.1353/asp.2017\n.0028", "https://doi.org/10.1353/asp.2017.0028"),
+    ("Central Asian Survey, 38(4), 512–530. doi: 10.1080/\n02634937.2019.1652568",
+     "https://doi.org/10.1080/02634937.2019.1652568"),
+], ids=["query after ?", "line starting with a dot", "doi at a line end"])
+def test_more_pdf_line_breaks(text, expected):
+    assert urls(text) == [expected]

@@ -8,6 +8,7 @@ repaired.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import datetime as _dt
 import functools
@@ -205,8 +206,43 @@ _KEYWORD_STEMS = ("ssed", "esed", "csed", "acces", "acess", "viewed", "visited",
                   "日期", "时间", "/ol")
 
 
+_SOFT_BREAK_RE = re.compile(r"(?<=[^\W\d_])-\n[ \t]*(?=[^\W\d_])")
+
+
 def find_access_dates(text: str, *, today: _dt.date | None = None) -> list[DateMention]:
-    """Every access phrase in ``text`` that is followed by a date, valid or not."""
+    """Every access phrase in ``text`` that is followed by a date, valid or not.
+
+    A word hyphenated at a line end ("Retrieved Febru-\nary 1, 2021") is read
+    joined; the positions returned are those of ``text``.
+    """
+    if "-\n" not in text:
+        return _find_access_dates(text, today)
+    joined, removed = _join_broken_words(text)
+
+    def back(pos: int) -> int:  # a position in ``joined`` → the same character in ``text``
+        i = bisect.bisect_right([at for at, _ in removed], pos) - 1
+        return pos + (removed[i][1] if i >= 0 else 0)
+
+    return [DateMention(back(m.start), back(m.end - 1) + 1, m.text, m.date, m.error)
+            for m in _find_access_dates(joined, today)]
+
+
+def _join_broken_words(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with hyphenated line breaks inside words removed, and where they were.
+
+    Each (position in the joined text, characters removed before it) marks a seam.
+    """
+    pieces, removed, done, total = [], [], 0, 0
+    for m in _SOFT_BREAK_RE.finditer(text):
+        pieces.append(text[done:m.start()])
+        total += m.end() - m.start()
+        removed.append((m.start() - (total - (m.end() - m.start())), total))
+        done = m.end()
+    pieces.append(text[done:])
+    return "".join(pieces), removed
+
+
+def _find_access_dates(text: str, today: _dt.date | None) -> list[DateMention]:
     lowered = text.lower()
     found = [i for i in map(lowered.find, _KEYWORD_STEMS) if i >= 0]
     if not found:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crawler.extract.dates import find_access_dates, starts_with_access_date
-from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, continues
+from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, find_urls
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,16 @@ _AUTHOR_START_RE = re.compile(
 _AUTHOR_YEAR_RE = re.compile(
     r"[A-ZÀ-ÖØ-ÞА-ЯЁ][^()]{0,150}?\((?:\d{4}[a-z]?|s\.\s?f\.|n\.\s?d\.|б\.\s?г\.)(?:,[^)]{0,30})?\)\.")
 _TERMINAL = ".)]”\"»!?"
+# APA's date, wrapped away from its author or from its title.
+_APA_DATE_START_RE = re.compile(r"\((?:\d{4}[a-z]?|n\.\s?d\.|s\.\s?f\.)(?:,[^)]{0,30})?\)[.,]")
+_APA_DATE_END_RE = re.compile(r"(?:^|\.\s)\((?:\d{4}[a-z]?|n\.\s?d\.|s\.\s?f\.)(?:,[^)]{0,30})?\)\.$")
+# Lines ending in an initial or an abbreviation that never ends a reference
+# ("U.S.", "pp.", "No.", "et al.") have not ended their sentence. Not "p." or
+# "ed.": "368 p." and "2nd ed." do end references.
+_ABBREVIATION_END_RE = re.compile(
+    r"(?:\b(?-i:[A-Z]\.){1,3}|\b(?:pp|vol|vols|no|nos|eds|trans|et al|e\.g|i\.e|cf|vs|mr|mrs|ms|dr|st|jr|sr|"
+    r"под ред)\.)$",
+    re.IGNORECASE)
 # No reference runs longer; past this, prose that never ends a sentence at a
 # line end (a pasted novel) is cut, so work stays linear in the input.
 MAX_LINES = 60
@@ -174,8 +184,12 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
         return False
     if len(entry.lines) == 1 and _looks_like_heading(previous):
         return False
+    if _APA_DATE_START_RE.match(line) or _APA_DATE_END_RE.search(previous):
+        return True  # "Ministry of …." + "(2020). Title", or "Author. (2022, January 6)." + "Title"
     if previous[-1] not in _TERMINAL and not previous.endswith(("://", "/")) and not _ends_with_url(previous):
         return True  # the sentence is not finished
+    if _ABBREVIATION_END_RE.search(previous):
+        return True  # "…Russia, China, and the U.S." + "Kennan Cable No. 56": a full stop that ends no sentence
     return line[0].islower()
 
 
@@ -192,9 +206,13 @@ def _ends_with_url(line: str) -> bool:
 
 
 def _url_runs_on(previous: str, line: str) -> bool:
-    """A URL at the end of ``previous`` that ``line`` continues."""
+    """A URL at the end of ``previous`` that ``line`` continues ("doi: 10.1080/" + "02634937…")."""
     last = previous.rsplit(None, 1)[-1] if previous.strip() else ""
-    if not _START_RE.search(last):
+    if not any(hint in last for hint in ("/", ".", "?", "=", "&", "-", ":")):
         return False
-    token = line.split(None, 1)[0]
-    return continues(last, "\n", token) is not None
+    # Read the seam as the URL scanner will: the end of the line above, the
+    # line break and the next line's first token. A URL found across it runs on.
+    tail = previous[-300:]
+    seam = len(tail)
+    joint = tail + "\n" + line.split(None, 1)[0]
+    return any(item.start < seam < item.end for item in find_urls(joint))

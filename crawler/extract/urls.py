@@ -167,9 +167,15 @@ def continues(url: str, gap: str, token: str) -> str | None:
     syntax; a line break also before a slug ("ur-pub-61767"), which is a guess
     because a URL may also simply end at the line's end.
     """
-    if not url or not token or url[-1] in ",;:!?)]'\"":
+    if not url or not token:
         return None
     newline = "\n" in gap
+    if url[-1] == "?" and newline and "=" in token and token[0].isalnum():
+        return SURE  # "…/NY.GDP.MKTP.CD?" + "locations=KZ-UZ-KG": the query is on the next line
+    if newline and len(token) > 1 and token[0] == "." and token[1].isalnum() and url[-1].isalnum():
+        return SURE  # "…/asp.2017" + ".0028": no line of prose starts with a full stop
+    if url[-1] in ",;:!?)]'\"":
+        return None
     if newline and url.endswith(("://", ":/", "//")) and token[0].isalnum():
         return SURE  # "https://" at a line end: the host is on the next line
     if newline and _unfinished_host(url) and token[0].isalnum():
