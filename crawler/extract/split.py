@@ -52,6 +52,7 @@ _AUTHOR_START_RE = re.compile(
 _AUTHOR_YEAR_RE = re.compile(
     r"[A-ZÀ-ÖØ-ÞА-ЯЁ][^()]{0,150}?\((?:\d{4}[a-z]?|s\.\s?f\.|n\.\s?d\.|б\.\s?г\.)(?:,[^)]{0,30})?\)\.")
 _TERMINAL = ".)]”\"»!?"
+_DOI_END_RE = re.compile(r"(?:^|:)10\.\d{4,9}/$")
 # APA's date, wrapped away from its author or from its title.
 _APA_DATE_START_RE = re.compile(r"\((?:\d{4}[a-z]?|n\.\s?d\.|s\.\s?f\.)(?:,[^)]{0,30})?\)[.,]")
 _APA_DATE_END_RE = re.compile(r"(?:^|\.\s)\((?:\d{4}[a-z]?|n\.\s?d\.|s\.\s?f\.)(?:,[^)]{0,30})?\)\.$")
@@ -208,8 +209,8 @@ def _ends_with_url(line: str) -> bool:
 def _url_runs_on(previous: str, line: str) -> bool:
     """A URL at the end of ``previous`` that ``line`` continues ("doi: 10.1080/" + "02634937…")."""
     last = previous.rsplit(None, 1)[-1] if previous.strip() else ""
-    if not any(hint in last for hint in ("/", ".", "?", "=", "&", "-", ":")):
-        return False
+    if not (_START_RE.search(last) or _DOI_END_RE.search(last)):
+        return False  # no URL (or DOI cut after its "/") at the end of the line
     # Read the seam as the URL scanner will: the end of the line above, the
     # line break and the next line's first token. A URL found across it runs on.
     tail = previous[-300:]
