@@ -93,7 +93,7 @@ def read_document(
             if len(data) > max_bytes:
                 yield InputError(document.source, f"is larger than {max_bytes} bytes (inputs.max_file_bytes)")
                 return
-            yield from _read(document, io.BytesIO(data), len(data), encoding)
+            yield from _read(document, io.BytesIO(data), encoding)
             return
         if not document.path.is_file():
             yield InputError(document.source, "is not a regular file")
@@ -103,7 +103,7 @@ def read_document(
             yield InputError(document.source, f"is larger than {max_bytes} bytes (inputs.max_file_bytes)")
             return
         with document.path.open("rb") as stream:
-            yield from _read(document, stream, size, encoding)
+            yield from _read(document, stream, encoding)
     except PermissionError:
         yield InputError(document.source, "permission denied")
     except IsADirectoryError:
@@ -112,7 +112,7 @@ def read_document(
         yield InputError(document.source, f"cannot be read ({exc.strerror or exc})")
 
 
-def _read(document: Document, stream: BinaryIO, size: int, encoding: str | None) -> Iterator[Entry | InputError]:
+def _read(document: Document, stream: BinaryIO, encoding: str | None) -> Iterator[Entry | InputError]:
     head = stream.read(_SNIFF_BYTES)
     if head.startswith(b"%PDF"):
         yield InputError(document.source, "is a PDF; extract its text first (for example with pdftotext)")
@@ -162,10 +162,8 @@ def _bom_encoding(head: bytes) -> str | None:
 
 def _format(document: Document, head: bytes) -> str:
     suffix = document.path.suffix.lower() if document.path else ""
-    if suffix in _EXTENSION_FORMATS and _EXTENSION_FORMATS[suffix] != Format.TEXT:
-        return _EXTENSION_FORMATS[suffix]
     if suffix in _EXTENSION_FORMATS:
-        return Format.TEXT
+        return _EXTENSION_FORMATS[suffix]
     # Unknown extensions and stdin: look at the content.
     if _HTML_SNIFF_RE.match(head):
         return Format.HTML
