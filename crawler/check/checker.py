@@ -24,7 +24,7 @@ from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
 from crawler.check.resolve import ConnectTo, GuardedResolver, PrivateAddressError, is_ip_literal
-from crawler.check.settings import CheckSettings
+from crawler.check.settings import CheckSettings, HostSettings
 from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root
 from crawler.model import CheckResult, Link, Verdict
 
@@ -85,8 +85,11 @@ class Checker:
     def _ssl(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.settings.ca_bundle or None)
 
+    def _override(self, host: str) -> HostSettings | None:
+        return self.settings.hosts.get(_hostname(host)) if self.settings.hosts else None
+
     def policy(self, host: str) -> HostPolicy:
-        override = self.settings.hosts.get(_hostname(host))
+        override = self._override(host)
         return HostPolicy(
             max_connections=(override.max_per_host if override and override.max_per_host else
                              self.settings.max_per_host),
@@ -94,15 +97,11 @@ class Checker:
         )
 
     def _accept(self, host: str) -> frozenset[int]:
-        if not self.settings.hosts:
-            return self._global_accept
-        override = self.settings.hosts.get(_hostname(host))
-        return self._global_accept | frozenset(override.accept if override else ())
+        override = self._override(host)
+        return self._global_accept | frozenset(override.accept) if override else self._global_accept
 
     def _timeout(self, host: str) -> float | None:
-        if not self.settings.hosts:
-            return None
-        override = self.settings.hosts.get(_hostname(host))
+        override = self._override(host)
         return override.timeout if override and override.timeout else None
 
     async def check(self, links: Iterable[Link] | AsyncIterable[Link]) -> CheckRun:

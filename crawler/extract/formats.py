@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from crawler.extract.split import Entry, split_entries
+from crawler.extract.split import TABLE_ROW_RE, TABLE_RULE_RE, Entry, split_entries
 from crawler.extract.urls import clean_text
 from crawler.model import InputError
 
@@ -55,14 +55,12 @@ def _markdown_link(m: re.Match[str]) -> str:
     return f"{text} <{target}>"
 
 
-_TABLE_CELLS_RE = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$")
-_TABLE_RULE_RE = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?::?-{3,}:?)?[ \t]*$")
 _ACCESS_HEADER_RE = re.compile(r"access|retriev|visit|consult|abgeruf|zugriff|обращени|閲覧|アクセス|引用|访问|fecha",
                                re.IGNORECASE)
 
 
 def _cells(line: str) -> list[str] | None:
-    m = _TABLE_CELLS_RE.match(line)
+    m = TABLE_ROW_RE.match(line)
     return [cell.strip() for cell in m.group(1).split("|")] if m else None
 
 
@@ -92,7 +90,7 @@ def markdown_lines(lines: Iterable[str]) -> Iterator[str]:
         cells = _cells(line)
         if cells is None:
             header, access_columns = None, set()
-        elif _TABLE_RULE_RE.match(line):
+        elif TABLE_RULE_RE.match(line):
             access_columns = {i for i, name in enumerate(header or []) if _ACCESS_HEADER_RE.search(name)}
         elif access_columns:
             line = "| " + " | ".join(f"accessed: {cell}" if i in access_columns and cell else cell

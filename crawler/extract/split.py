@@ -69,8 +69,8 @@ MAX_LINES = 60
 # Quoting in e-mail and Markdown: "> > From the syllabus…"
 _QUOTE_RE = re.compile(r"[ \t]*(?:>[ \t]?)+")
 # A table row ("| Source | URL | Accessed |") is a reference of its own.
-_TABLE_ROW_RE = re.compile(r"[ \t]*\|.*\|[ \t]*$")
-_TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?::?-{3,}:?)?[ \t]*$")
+TABLE_ROW_RE = re.compile(r"[ \t]*\|(.*)\|[ \t]*$")  # the group holds the cells
+TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?::?-{3,}:?)?[ \t]*$")
 
 
 @dataclass
@@ -118,10 +118,10 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
         line = clean_text(raw).rstrip()
         if line.lstrip().startswith(">"):
             line = _QUOTE_RE.sub("", line, count=1)
-        if not line.strip() or _TABLE_RULE_RE.match(line):
+        if not line.strip() or TABLE_RULE_RE.match(line):
             yield from flush()
             continue
-        if _TABLE_ROW_RE.match(line):
+        if TABLE_ROW_RE.match(line):
             yield from flush()
             yield Entry(source, lineno, line.strip())
             continue

@@ -205,8 +205,8 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
     # A slug starts in lower case or with a digit ("ur-pub-61767", "екты_России").
     if not (rest[0].islower() or rest[0].isdigit()):
         return None
-    if url[-1] in "-_=&?":
-        return GUESS if url[-1] == "-" else SURE  # a URL does not end in "?" or "="
+    if url[-1] in "-_=&":
+        return GUESS if url[-1] == "-" else SURE  # a URL does not end in "=" or "&"
     if url[-1] in "/.~%+" or url[-1].isalnum():
         # "…central-asia-to" + "ur-pub-61767", "…/49/" + "5697463". A lone word
         # ("and") or a year ("2019") is prose.
