@@ -2,7 +2,8 @@
 
 Run as a separate process (python bench/farm.py --hosts 20 --latency 0.05);
 it prints the port once every host listens. /articles/<n>.html answers 200
-with a small HTML page; anything else is a real 404, as most sites do.
+with a small HTML page, /moved/<n>.html a 301 to /articles/<n>.html;
+anything else is a real 404, as most sites do.
 
 It is a bare asyncio HTTP/1.1 server (keep-alive, GET and HEAD), not an
 aiohttp application: real remote sites cost the client's machine nothing, so
@@ -19,6 +20,7 @@ import socket
 import sys
 
 _ARTICLE_RE = re.compile(rb"^/articles/(\d+)\.html$")
+_MOVED_RE = re.compile(rb"^/moved/(\d+)\.html$")
 _NOT_FOUND = b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>"
 
 
@@ -28,9 +30,9 @@ def _page(n: bytes) -> bytes:
             b"<p>%s</p></body></html>" % (n, n, words))
 
 
-def _response(status: bytes, body: bytes, head_only: bool) -> bytes:
-    return (b"HTTP/1.1 %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
-            b"Connection: keep-alive\r\n\r\n%s" % (status, len(body), b"" if head_only else body))
+def _response(status: bytes, body: bytes, head_only: bool, extra: bytes = b"") -> bytes:
+    return (b"HTTP/1.1 %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n%s"
+            b"Connection: keep-alive\r\n\r\n%s" % (status, len(body), extra, b"" if head_only else body))
 
 
 class _Site(asyncio.Protocol):
@@ -60,6 +62,9 @@ class _Site(asyncio.Protocol):
         head_only = method == b"HEAD"
         if m:
             self.transport.write(_response(b"200 OK", _page(m.group(1)), head_only))
+        elif moved := _MOVED_RE.match(path):
+            self.transport.write(_response(b"301 Moved Permanently", b"", head_only,
+                                           b"Location: /articles/%s.html\r\n" % moved.group(1)))
         else:
             self.transport.write(_response(b"404 Not Found", _NOT_FOUND, head_only))
 

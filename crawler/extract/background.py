@@ -70,7 +70,7 @@ class BackgroundExtraction:
         try:
             while True:
                 try:
-                    message = await loop.run_in_executor(None, self._receiver.recv)
+                    message = await loop.run_in_executor(None, self._receive)
                 except EOFError:
                     raise RuntimeError("the extraction process ended without finishing") from None
                 if message == _DONE:
@@ -81,6 +81,9 @@ class BackgroundExtraction:
                     yield item
         finally:
             self.close()
+
+    def _receive(self) -> Any:
+        return self._receiver.recv()
 
     def close(self) -> None:
         self._receiver.close()
