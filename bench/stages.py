@@ -93,7 +93,7 @@ def main() -> int:
                         (HostScheduler, "_done"), (Progress, "update"), (probe, "probe_key"),
                         (probe, "probe_url"), (probe, "tokens"), (http, "_redirect_target")):
         _patch(owner, name, "checker")
-    _patch(background.BackgroundExtraction, "_receive", "extraction_parent")
+    _patch(background.BackgroundExtraction, "_decode", "extraction_parent")
     _patch(Extraction, "add", "extraction_parent")
     _patch(cli, "_write", "report")
     run = asyncio.run
