@@ -153,3 +153,51 @@ async def test_getaddrinfo_nxdomain_is_told_apart_from_a_failed_lookup():
     with pytest.raises(OSError) as info:
         await GuardedResolver(base=Failing(socket.EAI_AGAIN)).resolve("flaky.example", 80)
     assert not isinstance(info.value, NameNotFoundError)
+
+
+async def test_a_ready_host_wakes_one_idle_worker_not_all_of_them():
+    scheduler: HostScheduler[int, int] = HostScheduler(64, lambda host: HostPolicy(max_connections=1))
+    looked = {"empty": 0, "taken": 0}
+    next_item = scheduler._next
+
+    def counting_next():
+        found = next_item()
+        looked["taken" if found else "empty"] += 1
+        return found
+
+    scheduler._next = counting_next  # type: ignore[method-assign]
+
+    async def work(host: str, item: int) -> int:
+        await asyncio.sleep(0)
+        return item
+
+    async def produce() -> None:
+        for n in range(200):
+            scheduler.add("only-host", n)
+            await asyncio.sleep(0)
+        scheduler.close()
+
+    done: list[int] = []
+    await asyncio.gather(scheduler.run(work, done.append), produce())
+    assert sorted(done) == list(range(200))
+    # One host, one slot, 63 idle workers: an event for all woke every one of
+    # them for every item (some 12,000 empty looks); now a few per item at most.
+    assert looked["empty"] < 3 * 200 + 64
+
+
+async def test_a_paused_host_is_resumed_by_a_timer_while_every_worker_idles():
+    scheduler: HostScheduler[int, int] = HostScheduler(4, lambda host: HostPolicy(max_connections=1))
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    async def work(host: str, item: int) -> int:
+        starts.append(loop.time())
+        if item == 0:
+            scheduler.pause(host, 0.2)
+        return item
+
+    for n in range(2):
+        scheduler.add("paused", n)
+    scheduler.close()
+    await asyncio.wait_for(scheduler.run(work, lambda result: None), 5)
+    assert len(starts) == 2 and starts[1] - starts[0] >= 0.19
