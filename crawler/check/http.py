@@ -234,9 +234,10 @@ class Fetcher:
                 body = b""
                 if method == "GET":
                     body = await _read_prefix(response, self.settings.max_body_bytes)
-                headers = {name: response.headers[name] for name in _KEPT_HEADERS if name in response.headers}
+                got = response.headers.get
+                headers = {name: value for name in _KEPT_HEADERS if (value := got(name)) is not None}
                 jar = ({name: morsel.value for name, morsel in response.cookies.items()}
-                       if "Set-Cookie" in response.headers else {})
+                       if got("Set-Cookie") is not None else {})
                 result = _Response(response.status, headers, body, jar)
         except PrivateAddressError as exc:
             return _Failure("private_address", str(exc), transient=False)
@@ -279,9 +280,14 @@ def _waits_too_long(settings: HttpSettings) -> Callable[[RetryCallState], bool]:
 
 async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """At most ``limit`` bytes of the body: a 30 MB PDF is never downloaded to learn it exists."""
+    length = response.content_length
+    if length is not None and length <= limit and "Content-Encoding" not in response.headers:
+        # The parser stops at Content-Length, so one read is bounded too (not
+        # so for a compressed body, which may inflate far beyond it).
+        return await response.read()
     chunks: list[bytes] = []
     size = 0
-    while size < limit:
+    while size < limit and not response.content.at_eof():
         chunk = await response.content.read(limit - size)
         if not chunk:
             break
