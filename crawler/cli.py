@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from crawler import __version__
+from crawler.check.dns import dns_server
 from crawler.config import ConfigError, Settings, find_config, load_settings
 from crawler.extract import Extraction, extract_all
 from crawler.extract.background import BackgroundExtraction
@@ -100,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     net.add_argument("--connect-to", action="append", default=[], metavar="HOST:PORT:ADDR:PORT",
                      help="like curl: connect to ADDR:PORT when the URL says HOST:PORT; the Host header, "
                           "TLS server name and reported URL stay the original (repeatable)")
+    net.add_argument("--dns-server", action="append", type=dns_server, metavar="ADDR[:PORT]",
+                     help="look names up with this DNS server, not the system's; [::1]:5353 for IPv6 (repeatable)")
     net.add_argument("--ca-bundle", metavar="FILE", help="trust the CA certificates in this PEM file")
     net.add_argument("--timeout", type=_positive_float, metavar="SECONDS", help="seconds per request")
     net.add_argument("--max-time", type=_positive_float, metavar="SECONDS",
@@ -212,6 +215,8 @@ def _check_settings(args: argparse.Namespace, settings: Settings):  # noqa: ANN2
             changes[key] = getattr(args, option)
     if args.allow_private:
         changes["allow_private"] = True
+    if args.dns_server:
+        changes["dns_servers"] = tuple(args.dns_server)
     check = settings.check
     if args.include:
         changes["include"] = check.include + tuple(args.include)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from crawler.check.dns import DnsServer, make_resolver
 from crawler.check.evidence import Evidence, split_url
 from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
@@ -67,6 +68,8 @@ class Checker:
         self.connect_to = tuple(connect_to)
         self.base_resolver = resolver
         self.on_result = on_result or (lambda link, result: None)
+        for server in settings.dns_servers:
+            DnsServer.parse(server)  # a bad one is a ValueError now, not a failed lookup per link
         self._global_accept = frozenset(settings.accept)
         self._include = [re.compile(p) for p in settings.include]
         self._exclude = [re.compile(p) for p in settings.exclude]
@@ -110,13 +113,20 @@ class Checker:
 
     async def check(self, links: Iterable[Link] | AsyncIterable[Link]) -> CheckRun:
         """Check every link; ``links`` may be an async stream, checked as it arrives."""
-        with _fewer_collections():
-            return await self._check(links)
-
-    async def _check(self, links: Iterable[Link] | AsyncIterable[Link]) -> CheckRun:
-        run = CheckRun()
+        # --dns-server: a resolver of our own, made in the running loop and closed after it.
+        chosen = make_resolver(self.settings.dns_servers) if self.settings.dns_servers and not self.base_resolver \
+            else None
         resolver = GuardedResolver(connect_to=self.connect_to, allow_private=self.settings.allow_private,
-                                   base=self.base_resolver)
+                                   base=self.base_resolver or chosen)
+        try:
+            with _fewer_collections():
+                return await self._check(links, resolver)
+        finally:
+            if chosen is not None:
+                await chosen.close()
+
+    async def _check(self, links: Iterable[Link] | AsyncIterable[Link], resolver: GuardedResolver) -> CheckRun:
+        run = CheckRun()
         connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
                                          resolver=resolver, ssl=self._ssl(), ttl_dns_cache=300)
         every: list[Link] = []

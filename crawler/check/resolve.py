@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.abc import AbstractResolver
-from aiohttp.resolver import DefaultResolver
+from aiohttp.resolver import ThreadedResolver
 
 
 class PrivateAddressError(OSError):
@@ -100,7 +100,10 @@ class GuardedResolver(AbstractResolver):
     @property
     def base(self) -> AbstractResolver:
         if self._base is None:  # created lazily: it needs the running loop
-            self._base = DefaultResolver()
+            # getaddrinfo, as the system resolves names (nsswitch, /etc/hosts),
+            # even where aiodns makes aiohttp's default c-ares; --dns-server
+            # is the way to ask c-ares.
+            self._base = ThreadedResolver()
         return self._base
 
     def rule_for(self, host: str, port: int) -> ConnectTo | None:
@@ -162,7 +165,10 @@ def _is_nxdomain(exc: OSError) -> bool:
     codes = {getattr(socket, "EAI_NONAME", -2), getattr(socket, "EAI_NODATA", -5)}
     if isinstance(exc, NameNotFoundError) or exc.errno in codes:
         return True
-    return type(exc).__name__ == "DNSError" and exc.errno == 4
+    # aiohttp's AsyncResolver raises OSError(None, message) from aiodns's
+    # DNSError(code, message): ARES_ENOTFOUND = 4, ARES_ENODATA = 1.
+    cause = exc if type(exc).__name__ == "DNSError" else exc.__cause__
+    return type(cause).__name__ == "DNSError" and bool(cause.args) and cause.args[0] in (1, 4)
 
 
 class StaticResolver(AbstractResolver):

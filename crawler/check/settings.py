@@ -44,4 +44,5 @@ class CheckSettings:
     canary_urls: tuple[str, ...] = DEFAULT_CANARIES
     canary_timeout: float = 10.0
     dns_outage_share: float = 0.5
+    dns_servers: tuple[str, ...] = ()  # ADDR[:PORT] or [IPv6]:PORT; () = the system resolver
     hosts: dict[str, HostSettings] = field(default_factory=dict)
