@@ -148,7 +148,12 @@ class Checker:
             run.dns_trusted = canary.dns_trusted
 
             async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
-                return link, await self._check_link(link, host, fetcher, probes, canary.dns_trusted)
+                # The one boundary of a link's check: whatever a server or a bug
+                # makes it raise is that link's result, and the run goes on.
+                try:
+                    return link, await self._check_link(link, host, fetcher, probes, canary.dns_trusted)
+                except Exception as exc:  # noqa: BLE001 - the point of a boundary
+                    return link, check_error(exc)
 
             probation = {"on": not canary.up, "failures": 0}
 
@@ -243,6 +248,16 @@ class Checker:
         up = [e for e in answers if e.status is not None]
         dns = any(_hostname(split_url(e.url)[1]) in resolver.answered for e in up)
         return Canary(up=bool(up), dns_trusted=dns)
+
+
+def check_error(exc: BaseException) -> CheckResult:
+    """A check that raised: inconclusive, never dead, with the exception's type for the bug report."""
+    return CheckResult(Verdict.UNREACHABLE, "error",
+                       f"the check failed unexpectedly ({type(exc).__name__}: {_short_text(str(exc))})")
+
+
+def _short_text(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 async def _stream(links: Iterable[Link] | AsyncIterable[Link]) -> AsyncIterator[Link]:
