@@ -272,14 +272,22 @@ class Checker:
     async def _check_link(self, link: Link, host: str, fetcher: Fetcher, probes: ProbeCache,
                           dns_trusted: bool) -> CheckResult:
         result = await self._check_url(link.url, host, fetcher, probes, dns_trusted)
-        if result.verdict is Verdict.DEAD:
-            # A citation that could be read two ways (a hyphen or a guess at a
-            # PDF line break): before calling it dead, try the other reading.
-            for alternative in link.alternatives:
-                other = await self._check_url(alternative, host, fetcher, probes, dns_trusted)
-                if other.verdict in (Verdict.ALIVE, Verdict.MOVED):
-                    return replace(other, reason="alternative_reading", final_url=other.final_url or alternative,
-                                   detail=f"the citation read as {alternative} is alive ({other.detail})")
+        if result.verdict is not Verdict.DEAD:
+            return result
+        # A citation that could be read more than one way (a hyphen or a join
+        # at a PDF line break, a DOI that may be cut): every reading is tried
+        # before anything is called dead.
+        for alternative in link.alternatives:
+            other = await self._check_url(alternative, host, fetcher, probes, dns_trusted)
+            if other.verdict in (Verdict.ALIVE, Verdict.MOVED):
+                return replace(other, reason="alternative_reading", final_url=other.final_url or alternative,
+                               detail=f"the citation read as {alternative} is alive ({other.detail})")
+        if link.uncertain:
+            # A reading that may be cut is not evidence: the page may be alive
+            # under the URL the author really wrote.
+            return replace(result, verdict=Verdict.TRUNCATED, reason="possibly_cut",
+                           detail=f"every reading of a citation that may be cut failed ({result.detail}); "
+                                  "check the reference by hand")
         return result
 
     async def _check_url(self, url: str, host: str, fetcher: Fetcher, probes: ProbeCache,
