@@ -11,23 +11,43 @@ import argparse
 import asyncio
 import dataclasses
 import re
+import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from crawler import __version__
 from crawler.check.dns import dns_server
 from crawler.config import ConfigError, Settings, find_config, load_settings
 from crawler.extract import Extraction, extract_all
-from crawler.extract.background import BackgroundExtraction
-from crawler.model import Link, ProblemKind, Verdict
+from crawler.model import ProblemKind, Verdict
 from crawler.progress import Progress
-from crawler.report import FORMAT_NAMES, Report, write_report, write_report_file
+from crawler.report import (
+    FORMAT_NAMES,
+    OutputError,
+    Report,
+    check_output,
+    format_for,
+    write_report,
+    write_report_file,
+)
+from crawler.text import visible
 
 EXIT_OK = 0
 EXIT_ATTENTION = 1
 EXIT_USAGE = 2
 EXIT_UNJUDGED = 3
+EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
+# What --fail-on can name; the default is in [report] fail_on.
+FAIL_ON = ("dead", "truncated", "moved", "unverified", "problems", "none")
+
+
+class Interrupted(BaseException):
+    """A signal outside the event loop: unwinds like Ctrl-C, so temporary files are removed."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="reference list files or directories, or - for stdin "
                              "(default: the [inputs] paths of the config)")
     common.add_argument("--format", choices=FORMAT_NAMES, help="report format (default: [report] format)")
-    common.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    common.add_argument("--output", "-o", metavar="FILE",
+                        help="write the report to FILE (- for stdout, the default); its extension (.json, .md) "
+                             "gives the format when --format is not given")
     common.add_argument("--config", metavar="FILE", help="settings file (default: config/crawler.toml "
                                                           "if present, or $CRAWLER_CONFIG)")
     common.add_argument("--encoding", help="text encoding of the inputs (default: [inputs] encoding)")
@@ -120,7 +142,18 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--accept", type=_statuses, action="append", default=[], metavar="STATUSES",
                        help="statuses counted as alive, e.g. 403 or 200..299,403 (repeatable)")
     audit.add_argument("--no-archive", action="store_true", help="do not look up or request archived copies")
+    audit.add_argument("--fail-on", type=_fail_on, metavar="WHAT",
+                       help="exit 1 when any of these is found: " + ", ".join(FAIL_ON) +
+                            " (comma-separated; default: [report] fail_on)")
     return parser
+
+
+def _fail_on(text: str) -> tuple[str, ...]:
+    names = tuple(filter(None, (part.strip() for part in text.split(","))))
+    unknown = [name for name in names if name not in FAIL_ON]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"“{text}”: choose from {', '.join(FAIL_ON)}")
+    return names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,21 +162,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(find_config(args.config))
     except ConfigError as exc:
         return _fail(f"config: {exc}")
+    previous = _trap_sigterm()
     try:
         if args.command == "audit":
             return _audit(args, settings)
         return _extract(args, settings)
-    except KeyboardInterrupt:
-        print("\ncrawler: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Interrupted) as exc:
+        name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
+        print(f"\ncrawler: interrupted ({name}): no report written", file=sys.stderr)
+        return EXIT_SIGNAL[name]
     except BrokenPipeError:
         # stdout closed early (crawler … | head): not an error of ours.
         sys.stderr.close()
         return EXIT_OK
+    finally:
+        _restore_sigterm(previous)
+
+
+def _trap_sigterm() -> object:
+    """SIGTERM unwinds like Ctrl-C (cleaning up), instead of killing mid-write."""
+    def raise_interrupted(signum: int, frame: object) -> None:
+        raise Interrupted("SIGTERM")
+    try:
+        return signal.signal(signal.SIGTERM, raise_interrupted)
+    except ValueError:  # not the main thread (crawler called from a library's worker)
+        return None
+
+
+def _restore_sigterm(previous: object) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+
+
+def say(message: str) -> None:
+    """One line on stderr; text from outside (file names, servers) cannot steer the terminal."""
+    print(visible(message), file=sys.stderr)
 
 
 def _fail(message: str) -> int:
-    print(f"crawler: error: {message}", file=sys.stderr)
+    say(f"crawler: error: {message}")
     return EXIT_USAGE
 
 
@@ -167,37 +224,55 @@ def _read(args: argparse.Namespace, settings: Settings) -> Extraction | int:
 
 def _after_reading(extraction: Extraction) -> Extraction | int:
     for error in extraction.errors:
-        print(f"crawler: error: {error}", file=sys.stderr)
+        say(f"crawler: error: {error}")
     if extraction.nothing_read:
         return _fail("nothing could be read") if not extraction.errors else EXIT_USAGE
     return extraction
 
 
-def _write(args: argparse.Namespace, settings: Settings, report: Report) -> int | None:
-    fmt = args.format or settings.report.format
-    if fmt not in FORMAT_NAMES:
-        return _fail(f"config: [report] format must be one of {', '.join(FORMAT_NAMES)}")
-    if args.output:
-        write_report_file(report, fmt, Path(args.output))
-    else:
-        write_report(report, fmt, sys.stdout)
-        sys.stdout.flush()
-    return None
+@dataclasses.dataclass(frozen=True)
+class _Output:
+    format: str
+    path: Path | None  # None: stdout
+
+
+def _output(args: argparse.Namespace, settings: Settings, inputs: Sequence[str]) -> _Output | int:
+    """Where the report goes, checked before any work: a run must not fail at its very end."""
+    try:
+        fmt = format_for(args.output, args.format, settings.report.format)
+        if fmt not in FORMAT_NAMES:
+            return _fail(f"config: [report] format must be one of {', '.join(FORMAT_NAMES)}")
+        if not args.output or args.output == "-":
+            return _Output(fmt, None)
+        return _Output(fmt, check_output(args.output, inputs, settings.inputs.extensions))
+    except OutputError as exc:
+        return _fail(str(exc))
+
+
+def _write(output: _Output, report: Report) -> None:
+    if output.path is not None:
+        write_report_file(report, output.format, output.path)
+        return
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")  # a terminal that is not UTF-8 still gets a report
+    write_report(report, output.format, sys.stdout)
+    sys.stdout.flush()
 
 
 def _extract(args: argparse.Namespace, settings: Settings) -> int:
+    inputs, _ = _inputs(args, settings)
+    output = _output(args, settings, inputs)
+    if isinstance(output, int):
+        return output
     extraction = _read(args, settings)
     if isinstance(extraction, int):
         return extraction
     report = Report(links=extraction.links, problems=extraction.problems,
-                    references=extraction.references, errors=extraction.errors)
-    failed = _write(args, settings, report)
-    if failed is not None:
-        return failed
+                    references=extraction.references, errors=extraction.errors, command="extract")
+    _write(output, report)
     if not args.quiet:
         s = report.summary
-        print(f"crawler: {s['links']} links in {s['references']} references, {s['problems']} problems",
-              file=sys.stderr)
+        say(f"crawler: {s['links']} links in {s['references']} references, {s['problems']['total']} problems")
     return EXIT_ATTENTION if extraction.problems or extraction.errors else EXIT_OK
 
 
@@ -243,46 +318,90 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
     inputs, options = _inputs(args, settings)
     if not inputs:
         return _fail("no INPUT given and no [inputs] paths configured")
-    # Start reading the references now; the checker's imports happen meanwhile.
-    source = BackgroundExtraction(inputs, **options)
-    from crawler.check import Checker
+    output = _output(args, settings, inputs)
+    if isinstance(output, int):
+        return output
+    from crawler.pipeline import Pipeline
 
-    extraction = Extraction()
-    progress = Progress(lambda: len(extraction.links), sys.stderr, quiet=args.quiet)
-    checker = Checker(check, connect_to=connect_to, on_result=progress.update)
-
-    async def links() -> AsyncIterator[Link]:
-        # A link is checked as soon as it is first cited, while later
-        # references are still being read.
-        index: dict[str, Link] = {}
-        async for item in source:
-            for link in extraction.add(item, index):
-                yield link
-
+    progress = Progress(lambda: len(pipeline.extraction.links), sys.stderr, quiet=args.quiet)
+    pipeline = Pipeline(inputs, options, check, connect_to=connect_to, on_result=progress.update)
     try:
-        run = asyncio.run(checker.check(links()))
+        audit = asyncio.run(_run_with_signals(pipeline))
     finally:
         progress.close()
-        source.close()
+        pipeline.close()
+    extraction = audit.extraction
+    errors = [*extraction.errors, *audit.errors]
+    for error in audit.errors:
+        say(f"crawler: error: {error}")
     read = _after_reading(extraction)
     if isinstance(read, int):
         return read
     report = Report(links=extraction.links, problems=extraction.problems, references=extraction.references,
-                    errors=extraction.errors, network=run.network, results=run.results)
-    failed = _write(args, settings, report)
-    if failed is not None:
-        return failed
+                    errors=errors, command="audit", started=audit.started, finished=audit.finished,
+                    network=audit.network, results=audit.results, interrupted=audit.interrupted)
+    _write(output, report)
+    if audit.interrupted:
+        where = f" to {output.path}" if output.path else ""
+        say(f"crawler: interrupted ({audit.interrupted}): partial report written{where}")
+        return EXIT_SIGNAL.get(audit.interrupted, EXIT_USAGE)
     counts = report.verdict_counts()
     if not args.quiet:
-        if run.network == "down":
-            print("crawler: the network is down: no link was judged", file=sys.stderr)
+        if audit.network == "down":
+            say("crawler: the network is down: no link was judged")
         else:
             summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
-            print(f"crawler: {len(extraction.links)} links: {summary or 'none'}", file=sys.stderr)
-    if run.network == "down":
+            say(f"crawler: {len(extraction.links)} links: {summary or 'none'}")
+    if audit.network == "down":
         return EXIT_UNJUDGED
-    if extraction.errors:
+    if errors:
         return EXIT_USAGE
-    dead = counts[Verdict.DEAD.value]
-    truncated = any(p.kind is ProblemKind.TRUNCATED_URL for p in extraction.problems)
-    return EXIT_ATTENTION if dead or truncated else EXIT_OK
+    return _exit_code(report, args.fail_on or settings.report.fail_on, quiet=args.quiet)
+
+
+def _exit_code(report: Report, fail_on: Sequence[str], *, quiet: bool = False) -> int:
+    """1 when something named by --fail-on was found; 3 when links were cited but none could be verified."""
+    counts = report.verdict_counts()
+    verified = counts["alive"] + counts["moved"] + counts["dead"]
+    if report.links and not verified:
+        if not quiet:
+            say("crawler: no link could be verified (all blocked, unreachable or skipped)")
+        return EXIT_UNJUDGED
+    found = {
+        "dead": any(report.is_dead(link) for link in report.links),
+        "truncated": counts["truncated"] > 0 or any(p.kind is ProblemKind.TRUNCATED_URL for p in report.problems),
+        "moved": counts["moved"] > 0,
+        "unverified": counts["blocked"] + counts["unreachable"] + counts["skipped"] > 0,
+        "problems": bool(report.problems),
+        "none": False,
+    }
+    return EXIT_ATTENTION if any(found.get(name, False) for name in fail_on) else EXIT_OK
+
+
+async def _run_with_signals(pipeline):  # noqa: ANN001, ANN202 - a Pipeline and its Audit
+    """Run the pipeline; SIGINT or SIGTERM stop it cleanly, and a second one ends it at once."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+
+    def restore() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        if installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _trap_sigterm()  # remove_signal_handler leaves the default (a kill) behind
+        installed.clear()
+
+    def on_signal(name: str) -> None:
+        pipeline.stop(name)
+        restore()  # a second signal is not waited on: it unwinds at once
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, on_signal, sig.name)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread, or a platform without them
+    try:
+        return await pipeline.run()
+    finally:
+        restore()

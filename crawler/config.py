@@ -37,6 +37,7 @@ class InputSettings:
 @dataclass(frozen=True)
 class ReportSettings:
     format: str = "markdown"
+    fail_on: tuple[str, ...] = ("dead", "truncated")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from crawler import cli
+from crawler import cli, pipeline
 from crawler.extract import background, extract
 from crawler.extract.background import BackgroundExtraction
 from crawler.model import InputError
@@ -61,7 +61,7 @@ async def test_a_child_killed_mid_stream_ends_the_stream_with_one_error_after_wh
     *arrived, last = items
     assert arrived and not any(isinstance(item, InputError) for item in arrived)
     assert len(arrived) < 30_001  # the document and its references: it did not get to the end
-    assert isinstance(last, InputError) and last.source == "extraction"
+    assert isinstance(last, InputError) and last.source == "<extraction>"
     assert "killed by SIGKILL" in last.message and "\n" not in last.message
     assert f"after {len(arrived):,} items" in last.message
 
@@ -139,7 +139,7 @@ def test_an_audit_whose_child_is_lost_reports_it_in_one_line_and_checks_what_arr
             return await NOT_FOUND(request)
         return web.Response(text=html(f"Article {request.path}", body=request.path), content_type="text/html")
 
-    monkeypatch.setattr(cli, "BackgroundExtraction", LostEarly)
+    monkeypatch.setattr(pipeline, "BackgroundExtraction", LostEarly)
     monkeypatch.setattr(background, "_PIPE_BYTES", 4096)  # few items in flight when it dies
     refs = tmp_path / "refs.txt"
     with refs.open("w", encoding="utf-8") as f:

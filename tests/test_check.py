@@ -31,11 +31,13 @@ def fake(tmp_path) -> Iterator[FakeWeb]:
 
 
 def run_check(fake: FakeWeb, *urls: str, settings: CheckSettings = FAST, connect_to: list[str] | None = None,
-              resolver=None, alternatives: dict[str, tuple[str, ...]] | None = None) -> CheckRun:
+              resolver=None, alternatives: dict[str, tuple[str, ...]] | None = None,
+              uncertain: frozenset[str] = frozenset()) -> CheckRun:
     links = []
     for url in urls:
         normalised = normalise(url).url
-        links.append(Link(url=normalised, cited_as=url, alternatives=(alternatives or {}).get(url, ())))
+        links.append(Link(url=normalised, cited_as=url, alternatives=(alternatives or {}).get(url, ()),
+                          uncertain=url in uncertain))
     rules = connect_to if connect_to is not None else fake.connect_to()
     if fake.ca_file and not settings.ca_bundle:
         settings = replace(settings, ca_bundle=fake.ca_file)
@@ -468,6 +470,22 @@ def test_other_reading_of_a_pdf_line_break_is_tried_before_calling_it_dead(fake)
     result = run_check(fake, url, alternatives={url: ("http://www.osce.org/files/annualreport.pdf",)}).results[url]
     assert (result.verdict, result.reason) == (Verdict.ALIVE, "alternative_reading")
     assert result.final_url == "http://www.osce.org/files/annualreport.pdf"
+
+
+def test_a_reading_that_may_be_cut_is_not_evidence_of_death(fake):
+    # "doi.org/10.1016/S0301- 4215(03)00123-4": both the cut and the joined reading fail.
+    url = "http://www.osce.org/files/annual-"
+    alternative = "http://www.osce.org/files/annual-report.pdf"
+    result = run_check(fake, url, alternatives={url: (alternative,)}, uncertain=frozenset({url})).results[url]
+    assert (result.verdict, result.reason) == (Verdict.TRUNCATED, "possibly_cut")
+    assert {s.path_qs for s in fake.requests("www.osce.org")} >= {"/files/annual-", "/files/annual-report.pdf"}
+
+
+def test_readings_that_are_no_guess_are_dead_when_they_all_fail(fake):
+    url = "http://www.osce.org/files/annual‑report.pdf"  # a typeset hyphen, read as "-"; the literal one kept
+    alternative = "http://www.osce.org/files/annual%E2%80%91report.pdf"
+    result = run_check(fake, url, alternatives={url: (alternative,)}).results[normalise(url).url]
+    assert (result.verdict, result.reason) == (Verdict.DEAD, "http_404")
 
 
 def test_run_deadline_skips_what_is_left(fake):

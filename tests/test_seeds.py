@@ -8,6 +8,7 @@ import pytest
 
 from conftest import SEEDS
 from crawler.cli import main
+from reports import cited_in, problems
 
 DIALOGUE = str(SEEDS / "central-asia-plus-japan-dialogue.txt")
 STRATEGIES = str(SEEDS / "china-japan-strategies-central-asia-2012-2016.txt")
@@ -45,7 +46,7 @@ def report(tmp_path_factory) -> dict:
 
 
 def test_report_declares_its_schema(report):
-    assert report["schema"] == "crawler.report/1"
+    assert report["schema"] == "crawler.report/2"
     assert report["network"] is None
 
 
@@ -56,7 +57,7 @@ def test_exactly_the_fifteen_cited_urls_in_citation_order(report):
 @pytest.mark.parametrize(("url", "line", "accessed"), EXPECTED_LINKS, ids=lambda v: str(v)[:40])
 def test_each_link_has_its_reference_line_and_access_date(report, url, line, accessed):
     link = next(link for link in report["links"] if link["url"] == url)
-    [reference] = link["references"]
+    [reference] = cited_in(report, link)
     assert reference["source"] == DIALOGUE
     assert reference["line"] == line
     assert reference["accessed"] == accessed
@@ -64,7 +65,7 @@ def test_each_link_has_its_reference_line_and_access_date(report, url, line, acc
 
 
 def test_thirteen_links_carry_a_valid_access_date(report):
-    dated = [link for link in report["links"] if link["references"][0]["accessed"]]
+    dated = [link for link in report["links"] if link["citations"][0]["accessed"]]
     assert len(dated) == 13
 
 
@@ -79,23 +80,25 @@ def test_cyrillic_path_is_shown_as_written(report):
 
 
 def test_host_less_fragment_is_truncated_with_the_pdf_space_joined(report):
-    [truncated] = [p for p in report["problems"] if p["kind"] == "truncated_url"]
+    [truncated] = [p for p in problems(report) if p["kind"] == "truncated_url"]
     assert truncated["source"] == STRATEGIES
     assert truncated["line"] == 14
     assert "php?option=com_content&view=category&layout=blog&id=31&Itemid=29&lang=en" in truncated["detail"]
 
 
 def test_six_references_announce_a_url_they_do_not_give(report):
-    missing = [p for p in report["problems"] if p["kind"] == "missing_url"]
+    missing = [p for p in problems(report) if p["kind"] == "missing_url"]
     assert [(p["source"], p["line"]) for p in missing] == [(STRATEGIES, n) for n in (32, 49, 50, 51, 52, 53)]
 
 
 def test_impossible_date_is_flagged_not_guessed(report):
-    [bad] = [p for p in report["problems"] if p["kind"] == "bad_access_date"]
+    [bad] = [p for p in problems(report) if p["kind"] == "bad_access_date"]
     assert (bad["source"], bad["line"]) == (DIALOGUE, 12)
     assert "20.0.2020" in bad["detail"]
 
 
 def test_no_other_problems(report):
     assert len(report["problems"]) == 8
-    assert report["summary"] == {"references": 22, "links": 15, "problems": 8}
+    assert (report["summary"]["references"], report["summary"]["links"]) == (22, 15)
+    assert report["summary"]["problems"] == {"total": 8, "truncated_url": 1, "missing_url": 6, "bad_access_date": 1,
+                                             "malformed_url": 0}

@@ -128,9 +128,20 @@ def test_not_found_titles(title, expected):
     ("https://www.mofa.go.jp/", True), ("https://www.mofa.go.jp/index.html", True),
     ("https://www.mofa.go.jp/en/", True), ("https://www.mofa.go.jp/en/index.php", True),
     ("https://www.mofa.go.jp/erp/", False), ("https://www.mofa.go.jp/?id=3", False),
+    ("https://www.mofa.go.jp/ja/", True), ("https://www.gc.ca/fr-ca/", True), ("https://www.mofa.go.jp/zh-hans/", True),
+    ("https://example.org/es-419/", True), ("https://example.org/pt_BR/index.html", True),
+    # Two letters that are no language are a page like any other.
+    ("https://example.org/ok", False), ("https://example.org/tv", False), ("https://example.org/xx/", False),
+    ("https://example.org/en-usa/", False),
 ])
 def test_site_root(url, root):
     assert is_root(url) is root
+
+
+@pytest.mark.parametrize("path", ["/ok", "/tv", "/qq/"])
+def test_redirect_to_a_two_letter_page_that_is_no_language_is_not_the_front_page(path):
+    evidence = ev(200, final=f"https://www.mofa.go.jp{path}", redirects=[Redirect(302, f"https://www.mofa.go.jp{path}")])
+    assert decide(evidence, HARD_404).verdict is Verdict.ALIVE
 
 
 def test_same_page_ignores_scheme_www_and_trailing_slash():

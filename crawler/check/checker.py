@@ -45,11 +45,24 @@ class CheckRun:
     network: str | None = NETWORK_UP  # None when nothing was checked
     results: dict[str, CheckResult] = field(default_factory=dict)
     dns_trusted: bool = False
+    interrupted: str | None = None  # why the run was stopped early (a signal's name), if it was
+    # Why the stream of links ended early (the extraction process was lost):
+    # the links that arrived are still checked and reported.
+    stream_error: str | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio formats the main task's repr (result
         # included) when asyncio.run() ends, and 100,000 results took seconds.
         return f"CheckRun(network={self.network!r}, results=<{len(self.results)}>, dns_trusted={self.dns_trusted})"
+
+
+@dataclass
+class _Probation:
+    """Whether the first results must show the network is up, and how they went."""
+
+    on: bool
+    failures: int = 0
+    scheduled: int = 0
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,8 @@ class Checker:
         self.on_result = on_result or (lambda link, result: None)
         for server in settings.dns_servers:
             DnsServer.parse(server)  # a bad one is a ValueError now, not a failed lookup per link
+        self._stop: Callable[[str], None] | None = None
+        self._stopped: str | None = None
         self._global_accept = frozenset(settings.accept)
         self._include = [re.compile(p) for p in settings.include]
         self._exclude = [re.compile(p) for p in settings.exclude]
@@ -111,6 +126,12 @@ class Checker:
         override = self._override(host)
         return override.timeout if override and override.timeout else None
 
+    def stop(self, reason: str = "interrupted") -> None:
+        """End the run soon (a signal): links not yet checked are reported as skipped."""
+        self._stopped = self._stopped or reason
+        if self._stop is not None:
+            self._stop(reason)
+
     async def check(self, links: Iterable[Link] | AsyncIterable[Link]) -> CheckRun:
         """Check every link; ``links`` may be an async stream, checked as it arrives."""
         # --dns-server: a resolver of our own, made in the running loop and closed after it.
@@ -130,6 +151,7 @@ class Checker:
         connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
                                          resolver=resolver, ssl=self._ssl(), ttl_dns_cache=300)
         every: list[Link] = []
+        probation = _Probation(on=False)
         async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                          headers=self._headers(), trust_env=False,
                                          max_field_size=16384) as session:
@@ -137,11 +159,9 @@ class Checker:
                 self.settings.max_concurrency, self.policy)
             fetcher = Fetcher(session, resolver, self.http, pause_host=scheduler.pause)
             probes = ProbeCache(fetcher.fetch)
-            scheduled = 0
             something_to_check = asyncio.Event()
 
             async def produce() -> None:
-                nonlocal scheduled
                 try:
                     async for link in _stream(links):
                         every.append(link)
@@ -149,64 +169,102 @@ class Checker:
                         if early is not None:
                             self._record(run, link, early)
                         else:
-                            scheduled += 1
+                            probation.scheduled += 1
                             scheduler.add(netloc, link)
                             something_to_check.set()
+                except Exception as exc:  # noqa: BLE001 - a lost source must not lose the run
+                    run.stream_error = str(exc) or type(exc).__name__
                 finally:
                     scheduler.close()
                     something_to_check.set()
 
             producer = asyncio.ensure_future(produce())
-            await something_to_check.wait()
-            if not scheduled and producer.done():
-                await producer
-                run.network = None  # nothing needed the network: say nothing about it
-                return run
-            canary = await self._canary(session, resolver)
-            run.dns_trusted = canary.dns_trusted
 
-            async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
-                return link, await self._check_link(link, host, fetcher, probes, canary.dns_trusted)
+            def stop(reason: str) -> None:
+                run.interrupted = reason
+                producer.cancel()  # links not read yet are not waited for
+                scheduler.stop()
+                something_to_check.set()
 
-            probation = {"on": not canary.up, "failures": 0}
-
-            def on_result(done: tuple[Link, CheckResult]) -> None:
-                link, result = done
-                self._record(run, link, result)
-                if not probation["on"]:
-                    return
-                if result.status is not None:
-                    probation["on"] = False  # something answered: the network is up
-                elif result.reason in _NETWORK_ERRORS:
-                    probation["failures"] += 1
-                    if probation["failures"] >= PROBATION:
-                        run.network = NETWORK_DOWN
-                        scheduler.stop()
-
+            self._stop = stop
             try:
-                async with asyncio.timeout(self.settings.run_timeout or None):
-                    await scheduler.run(work, on_result)
-            except TimeoutError:
-                pass  # the run's deadline: what is left is reported as not checked
-            await producer  # every link must be known, checked or not
-        on_probation, failures = probation["on"], probation["failures"]
-        if on_probation and failures and failures == scheduled:
+                if self._stopped:
+                    stop(self._stopped)
+                await something_to_check.wait()
+                if run.interrupted:
+                    run.network = None  # stopped before the canary: nothing is known of it
+                elif not probation.scheduled and producer.done():
+                    run.network = None  # nothing needed the network: say nothing about it
+                else:
+                    await self._dispatch(run, scheduler, session, resolver, fetcher, probes, probation)
+                # Every link must be known, checked or not (unless interrupted).
+                await asyncio.gather(producer, return_exceptions=True)
+            finally:
+                self._stop = None
+                producer.cancel()
+                await asyncio.gather(producer, return_exceptions=True)
+        self._conclude(run, every, resolver, probation)
+        return run
+
+    async def _dispatch(self, run: CheckRun, scheduler: HostScheduler[Link, tuple[Link, CheckResult]],
+                        session: aiohttp.ClientSession, resolver: GuardedResolver, fetcher: Fetcher,
+                        probes: ProbeCache, probation: _Probation) -> None:
+        canary = await self._canary(session, resolver)
+        run.dns_trusted = canary.dns_trusted
+        probation.on = not canary.up
+
+        async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
+            # The one boundary of a link's check: whatever a server or a bug
+            # makes it raise is that link's result, and the run goes on.
+            try:
+                return link, await self._check_link(link, host, fetcher, probes, canary.dns_trusted)
+            except Exception as exc:  # noqa: BLE001 - the point of a boundary
+                return link, check_error(exc)
+
+        def on_result(done: tuple[Link, CheckResult]) -> None:
+            link, result = done
+            self._record(run, link, result)
+            if not probation.on:
+                return
+            if result.status is not None:
+                probation.on = False  # something answered: the network is up
+            elif result.reason in _NETWORK_ERRORS:
+                probation.failures += 1
+                if probation.failures >= PROBATION:
+                    run.network = NETWORK_DOWN
+                    scheduler.stop()
+
+        if run.interrupted:
+            return
+        try:
+            async with asyncio.timeout(self.settings.run_timeout or None):
+                await scheduler.run(work, on_result)
+        except TimeoutError:
+            pass  # the run's deadline: what is left is reported as not checked
+
+    def _conclude(self, run: CheckRun, every: list[Link], resolver: GuardedResolver, probation: _Probation) -> None:
+        if probation.on and probation.failures and probation.failures == probation.scheduled:
             run.network = NETWORK_DOWN  # fewer links than the probation, and all failed alike
         if run.network == NETWORK_DOWN:
             run.results = {link.url: CheckResult(None, "network_down",
                                                  "not checked: the network is down") for link in every}
-            return run
+            return
+        if run.network is None and not run.interrupted:
+            return  # nothing needed a request
+        left = (CheckResult(Verdict.SKIPPED, "interrupted", f"not checked: the run was interrupted ({run.interrupted})")
+                if run.interrupted else
+                CheckResult(Verdict.SKIPPED, "deadline", "not checked before the run's deadline"))
         for link in every:
             if link.url not in run.results:
-                self._record(run, link, CheckResult(Verdict.SKIPPED, "deadline",
-                                                    "not checked before the run's deadline"))
+                self._record(run, link, left)
+        if run.network is None:
+            return
         if not run.dns_trusted and resolver.answered:
             # DNS answered real lookups during the run: the names it said do
             # not exist were not a failing resolver's doing.
             run.dns_trusted = True
             _trust_nxdomain(run)
         _distrust_mass_nxdomain(run, self.settings.dns_outage_share)
-        return run
 
     def _record(self, run: CheckRun, link: Link, result: CheckResult) -> None:
         run.results[link.url] = result
@@ -232,14 +290,22 @@ class Checker:
     async def _check_link(self, link: Link, host: str, fetcher: Fetcher, probes: ProbeCache,
                           dns_trusted: bool) -> CheckResult:
         result = await self._check_url(link.url, host, fetcher, probes, dns_trusted)
-        if result.verdict is Verdict.DEAD:
-            # A citation that could be read two ways (a hyphen or a guess at a
-            # PDF line break): before calling it dead, try the other reading.
-            for alternative in link.alternatives:
-                other = await self._check_url(alternative, host, fetcher, probes, dns_trusted)
-                if other.verdict in (Verdict.ALIVE, Verdict.MOVED):
-                    return replace(other, reason="alternative_reading", final_url=other.final_url or alternative,
-                                   detail=f"the citation read as {alternative} is alive ({other.detail})")
+        if result.verdict is not Verdict.DEAD:
+            return result
+        # A citation that could be read more than one way (a hyphen or a join
+        # at a PDF line break, a DOI that may be cut): every reading is tried
+        # before anything is called dead.
+        for alternative in link.alternatives:
+            other = await self._check_url(alternative, host, fetcher, probes, dns_trusted)
+            if other.verdict in (Verdict.ALIVE, Verdict.MOVED):
+                return replace(other, reason="alternative_reading", final_url=other.final_url or alternative,
+                               detail=f"the citation read as {alternative} is alive ({other.detail})")
+        if link.uncertain:
+            # A reading that may be cut is not evidence: the page may be alive
+            # under the URL the author really wrote.
+            return replace(result, verdict=Verdict.TRUNCATED, reason="possibly_cut",
+                           detail=f"every reading of a citation that may be cut failed ({result.detail}); "
+                                  "check the reference by hand")
         return result
 
     async def _check_url(self, url: str, host: str, fetcher: Fetcher, probes: ProbeCache,
@@ -261,6 +327,16 @@ class Checker:
         up = [e for e in answers if e.status is not None]
         dns = any(_hostname(split_url(e.url)[1]) in resolver.answered for e in up)
         return Canary(up=bool(up), dns_trusted=dns)
+
+
+def check_error(exc: BaseException) -> CheckResult:
+    """A check that raised: inconclusive, never dead, with the exception's type for the bug report."""
+    return CheckResult(Verdict.UNREACHABLE, "error",
+                       f"the check failed unexpectedly ({type(exc).__name__}: {_short_text(str(exc))})")
+
+
+def _short_text(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 # Allocations between two young-generation collections during a run (Python's

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from crawler.model import Redirect
+from crawler.text import valid
 
 
 @dataclass(slots=True)
@@ -64,15 +65,22 @@ _META_CHARSET_RE = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNOREC
 
 
 def decode(body: bytes, content_type: str) -> str:
+    """The body as text in the charset it declares, always valid Unicode.
+
+    A server names any codec it likes: "undefined" or "idna" raise even with
+    errors="replace", and "utf-7" or "unicode_escape" can yield lone
+    surrogates. Whatever it names, the answer is text that reports can hold.
+    """
     m = _CHARSET_RE.search(content_type)
     charset = m.group(1) if m else None
     if charset is None:
         meta = _META_CHARSET_RE.search(body[:4096])
         charset = meta.group(1).decode("ascii", "replace") if meta else "utf-8"
     try:
-        return body.decode(charset, "replace")
-    except LookupError:
-        return body.decode("utf-8", "replace")
+        text = body.decode(charset, "replace")
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        text = body.decode("utf-8", "replace")
+    return valid(text)
 
 
 def page_title(body: bytes, content_type: str = "") -> str | None:

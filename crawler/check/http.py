@@ -88,7 +88,7 @@ def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is true too
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -298,9 +298,12 @@ async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 def _redirect_target(current: str, location: str) -> tuple[str | None, str]:
     try:
+        # urljoin itself rejects some hosts ("http://[/", "http://[x]/").
         target = canonical_url(urljoin(current, location.strip()))
     except UrlError as exc:
         return None, f"redirect to an unusable location: {exc.detail}"
+    except ValueError as exc:
+        return None, f"redirect to an unusable location ({_short(exc)})"
     if not target.startswith(("http://", "https://")):
         return None, f"redirect to {target.split(':', 1)[0]}: URL"
     return target, ""

@@ -69,11 +69,41 @@ def _split_fields(text: str) -> list[str]:
     return fields
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, by every standard way of carrying one.
+
+    A NAT64 gateway turns 64:ff9b::7f00:1 into a connection to 127.0.0.1, so
+    an address is only as public as what it embeds; Python's is_global
+    judges the IPv6 address alone.
+    """
+    if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d
+        return [ip.ipv4_mapped]
+    if ip in _NAT64 or ip in _IPV4_TRANSLATED or ip in _IPV4_COMPATIBLE:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    if ip.sixtofour is not None:  # 2002:AABB:CCDD::/48
+        return [ip.sixtofour]
+    if ip.teredo is not None:  # 2001:0::/32, server and (de-obfuscated) client
+        return list(ip.teredo)
+    return []
+
+
 @functools.lru_cache(maxsize=4096)
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL or ip.is_site_local:
+            # Local-use NAT64 (RFC 8215) and site-local addresses are never
+            # global, whatever they embed or in whichever RFC 6052 layout.
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded:
+            return all(v4.is_global and not v4.is_multicast for v4 in embedded)
     return ip.is_global and not ip.is_multicast
 
 

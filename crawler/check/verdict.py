@@ -48,8 +48,18 @@ _ERROR_PAGE_RE = re.compile(
 )
 _LOGIN_RE = re.compile(r"(?:^|/)(?:log-?in|sign-?in|signon|sso|auth|cas/login|account/login|users?/login)"
                        r"(?:[/.?]|$)", re.IGNORECASE)
+# ISO 639-1: a site's front page may sit under its language ("/en/", "/ja/",
+# "/fr-ca/"), but "/ok" or "/tv" is a page like any other.
+_LANGUAGES = (
+    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv dz ee el "
+    "en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik io is it iu "
+    "ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na "
+    "nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so "
+    "sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"
+).split()
 _ROOT_PATH_RE = re.compile(
-    r"/(?:[a-z]{2}(?:[-_][a-z]{2})?/?)?(?:(?:index|default|home|homepage|main|start)(?:\.\w+)?)?",
+    rf"/(?:(?:{'|'.join(_LANGUAGES)})(?:[-_](?:[a-z]{{2}}|[a-z]{{4}}|\d{{3}}))?/?)?"
+    r"(?:(?:index|default|home|homepage|main|start)(?:\.\w+)?)?",
     re.IGNORECASE,
 )
 # Bot walls and challenges: the page we got is not the site's answer to a

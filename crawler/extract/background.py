@@ -21,7 +21,9 @@ of losing the run.
 
 The child never outlives its parent: it exits when writing to the parent
 fails, and a watchdog thread exits it when the parent is gone (checked
-twice a second), even in the middle of a long parse.
+twice a second), even in the middle of a long parse. It ignores SIGINT and
+SIGTERM, which reach the whole process group: the parent handles those and
+ends the child itself.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from crawler.model import InputError
 
 BATCH = 256
 FIRST_BATCH = 8  # small batches first, so checking starts at once
-SOURCE = "extraction"  # the InputError's source when the child is lost
+SOURCE = "<extraction>"  # the InputError's source when the child is lost, as the pipeline names it
 _ITEMS, _DONE, _CRASH = "items", "done", "crash"
 _HEADER = struct.Struct("!I")
 _PIPE_BYTES = 1 << 20  # room for the child to read ahead while the parent imports aiohttp
@@ -76,9 +78,13 @@ def _watch_parent(parent: int) -> None:
 
 def _produce(fd: int, inputs: Sequence[str], options: dict[str, Any], stdin: bytes | None, parent: int) -> int:
     """Run in the child: extract, stream the results to ``fd``; the exit code."""
-    # The parent handles Ctrl-C and then ends the child; its signal wake-up
-    # pipe (asyncio's) is not ours to write to.
+    # Ctrl-C and a SIGTERM to the process group are the parent's to handle:
+    # it stops the run, keeps what was checked and then ends the child
+    # (SIGKILL: it holds nothing to clean up). A child that died of them on
+    # its own would only add a second, misleading error line. The parent's
+    # signal wake-up pipe (asyncio's) is not ours to write to either.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         signal.set_wakeup_fd(-1)
     except ValueError:
@@ -220,7 +226,7 @@ class BackgroundExtraction:
     The process starts at construction, so it can work while the caller
     imports and sets up the rest; iterate it asynchronously, once. If the
     child fails, the stream ends with an ``InputError`` (source
-    ``"extraction"``) after the items that arrived.
+    ``"<extraction>"``) after the items that arrived.
     """
 
     def __init__(self, inputs: Sequence[str], **options: Any) -> None:
@@ -297,10 +303,8 @@ class BackgroundExtraction:
             self._reading = True
             os.close(self._read_fd)
         if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            if self._process.wait(5) is None:
-                self._process.send_signal(signal.SIGKILL)
-                self._process.wait(5)
+            self._process.send_signal(signal.SIGKILL)  # it ignores SIGTERM, see _produce()
+            self._process.wait(5)
 
 
 def _widen(fd: int) -> None:

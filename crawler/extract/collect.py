@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from crawler.extract.references import ReadReference
 from crawler.extract.sources import Document
-from crawler.model import InputError, Link, Problem
+from crawler.model import InputError, Link, Problem, Reference
 
 
 @dataclass
@@ -17,7 +17,7 @@ class Extraction:
     links: list[Link] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
-    references: int = 0  # references that cite something or have a problem
+    references: list[Reference] = field(default_factory=list)  # those that cite something or have a problem
     read: set[str] = field(default_factory=set)  # inputs read, at least in part
 
     @property
@@ -35,7 +35,7 @@ class Extraction:
                 self.read.discard(item.source)
             return []
         if item.citations or item.problems:
-            self.references += 1
+            self.references.append(item.reference)
         self.problems.extend(item.problems)
         new = []
         for citation in item.citations:

@@ -1,7 +1,8 @@
 """Reports: the JSON contract for machines and Markdown for people.
 
 Each format is one module with a ``write(report, stream)`` function, so adding
-a format means adding one file and one line to FORMATS.
+a format means adding one file and one line to FORMATS. ``Report`` holds what
+every format needs and the counts they share, so two formats never disagree.
 """
 
 from __future__ import annotations
@@ -9,47 +10,143 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from crawler.model import CheckResult, InputError, Link, Problem, ProblemKind, Verdict
+from crawler import __version__
+from crawler.model import (
+    ArchiveResult,
+    ArchiveStatus,
+    CheckResult,
+    History,
+    InputError,
+    Link,
+    Problem,
+    ProblemKind,
+    Reference,
+    Verdict,
+)
 
-SCHEMA = "crawler.report/1"
+SCHEMA = "crawler.report/2"
+TOOL = {"name": "crawler", "version": __version__}
+# Links whose first reading looked dead, but whose citation was read two ways.
+SAVED_REASONS = frozenset({"alternative_reading", "possibly_cut"})
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The rule a scheduled run applies before it calls a link dead (after InternetArchiveBot)."""
+
+    failures: int = 3  # K failed checks…
+    spacing_days: float = 3.0  # …at least D days apart
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed since the previous run, by link URL."""
+
+    previous: _dt.datetime | None = None  # when the previous run finished, if there was one
+    newly_dead: frozenset[str] = frozenset()
+    recovered: frozenset[str] = frozenset()
+    previous_counts: Mapping[str, int] = field(default_factory=dict)  # that run's summary verdict counts
 
 
 @dataclass(frozen=True)
 class Report:
     links: Sequence[Link]
     problems: Sequence[Problem]
-    references: int
+    references: Sequence[Reference]
     errors: Sequence[InputError] = ()
-    generated: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+    command: str = "extract"  # extract, audit or run
+    started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc))
+    finished: _dt.datetime | None = None
     network: str | None = None  # "up" or "down" once links have been checked
     results: Mapping[str, CheckResult] | None = None  # by link URL, once checked
+    archives: Mapping[str, ArchiveResult] | None = None  # by archive_key(); None: no archive stage
+    histories: Mapping[str, History] | None = None  # by link URL, in a scheduled run
+    confirmation: Confirmation | None = None  # set when verdicts are confirmed across runs
+    changes: Changes | None = None
+    interrupted: str | None = None  # the signal that stopped the run early
+    notes: Sequence[str] = ()  # things a reader must know about the run (the archive was down…)
+
+    @property
+    def generated(self) -> _dt.datetime:
+        return self.finished or self.started
 
     def result(self, link: Link) -> CheckResult | None:
         return self.results.get(link.url) if self.results is not None else None
 
+    def archive(self, key: str | None) -> ArchiveResult | None:
+        return self.archives.get(key) if self.archives is not None and key is not None else None
+
+    def history(self, link: Link) -> History | None:
+        return self.histories.get(link.url) if self.histories is not None else None
+
     @property
     def summary(self) -> dict[str, Any]:
-        summary: dict[str, Any] = {"references": self.references, "links": len(self.links),
-                                   "problems": len(self.problems)}
+        problems = Counter(p.kind.value for p in self.problems)
+        summary: dict[str, Any] = {
+            "references": len(self.references),
+            "links": len(self.links),
+            "problems": {"total": len(self.problems), **{kind.value: problems[kind.value] for kind in ProblemKind}},
+            "errors": len(self.errors),
+        }
         if self.results is not None:
             summary["verdicts"] = self.verdict_counts()
+            summary["saved_from_false_dead"] = sum(
+                1 for link in self.links if (r := self.result(link)) is not None and r.reason in SAVED_REASONS)
+        if self.archives is not None:
+            summary["archive"] = self.archive_counts()
+        if self.histories is not None:
+            summary["history"] = self.history_counts()
         return summary
 
     def verdict_counts(self) -> dict[str, int]:
-        """Links per verdict; "truncated" counts the cited URLs that cannot be checked as written."""
+        """Links per verdict: they add up to the number of links (problems are counted apart)."""
         counts = {verdict.value: 0 for verdict in Verdict}
         counts["unjudged"] = 0
         for link in self.links:
             result = self.result(link)
-            key = result.verdict.value if result and result.verdict else "unjudged"
-            counts[key] += 1
-        counts[Verdict.TRUNCATED.value] += sum(p.kind is ProblemKind.TRUNCATED_URL for p in self.problems)
+            counts[result.verdict.value if result and result.verdict else "unjudged"] += 1
         return counts
+
+    def archive_counts(self) -> dict[str, int]:
+        counts = Counter(r.status for r in self.archives.values()) if self.archives else Counter()
+        return {"found": counts[ArchiveStatus.FOUND], "lost": counts[ArchiveStatus.NONE],
+                "requested": counts[ArchiveStatus.REQUESTED], "saved": counts[ArchiveStatus.SAVED],
+                "errors": counts[ArchiveStatus.ERROR]}
+
+    def history_counts(self) -> dict[str, int]:
+        confirmed = failing = 0
+        for link in self.links:
+            history, result = self.history(link), self.result(link)
+            if history is not None and history.confirmed:
+                confirmed += 1
+            elif result is not None and result.verdict is Verdict.DEAD:
+                failing += 1
+        changes = self.changes or Changes()
+        return {"confirmed_dead": confirmed, "failing": failing, "newly_dead": len(changes.newly_dead),
+                "recovered": len(changes.recovered)}
+
+    def is_dead(self, link: Link) -> bool:
+        """Dead as the report's reader should take it: confirmed across runs where a rule applies."""
+        result = self.result(link)
+        if result is None or result.verdict is not Verdict.DEAD:
+            return False
+        if self.confirmation is None:
+            return True
+        history = self.history(link)
+        return history is not None and history.confirmed
+
+
+def archive_key(item: Link | Problem) -> str | None:
+    """Where an item's archived copy is kept in Report.archives."""
+    if isinstance(item, Link):
+        return item.url
+    return f"prefix:{item.url}" if item.url else None
 
 
 def _formats() -> dict[str, Callable[[Report, TextIO], None]]:
@@ -60,6 +157,53 @@ def _formats() -> dict[str, Callable[[Report, TextIO], None]]:
 
 
 FORMAT_NAMES = ("markdown", "json")
+_EXTENSIONS = {".json": "json", ".md": "markdown", ".markdown": "markdown"}
+
+
+class OutputError(ValueError):
+    """A report cannot be written where asked; found before any work is done."""
+
+
+def format_for(path: str | None, explicit: str | None, default: str) -> str:
+    """The report format: --format, else the output's extension, else the configured default."""
+    implied = _EXTENSIONS.get(Path(path).suffix.lower()) if path and path != "-" else None
+    if explicit and implied and explicit != implied:
+        raise OutputError(f"--format {explicit} does not match the extension of {path} ({implied})")
+    return explicit or implied or default
+
+
+def check_output(path: str, inputs: Sequence[str] = (), read_extensions: Sequence[str] = ()) -> Path:
+    """The file a report named ``path`` will replace, after making sure it can be written there.
+
+    Everything that would otherwise fail after a whole run fails here, at
+    once: a directory, a missing or unwritable parent, a read-only mount, a
+    path under a file, or one of the inputs themselves.
+    """
+    given = Path(path)
+    if given.is_dir():
+        raise OutputError(f"cannot write {path}: it is a directory")
+    target = Path(os.path.realpath(given))  # through a symlink: replace its target, not the link
+    parent = target.parent
+    if not parent.exists():
+        raise OutputError(f"cannot write {path}: no such directory {parent}")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {path}: {parent} is not a directory")
+    for given_input in inputs:
+        if given_input == "-":
+            continue
+        source = Path(os.path.realpath(given_input))
+        if source == target:
+            raise OutputError(f"cannot write {path}: it is one of the inputs")
+        if source.is_dir() and source in target.parents and target.suffix.lower() in read_extensions:
+            raise OutputError(f"cannot write {path}: it is inside the input directory {given_input}, "
+                              "and would be read as a reference list next time")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", dir=parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return target
 
 
 def write_report(report: Report, format: str, stream: TextIO) -> None:
@@ -67,13 +211,28 @@ def write_report(report: Report, format: str, stream: TextIO) -> None:
 
 
 def write_report_file(report: Report, format: str, path: Path) -> None:
-    """Write atomically: a reader (or a crash) never sees half a report."""
+    """Write atomically: a reader (or a crash) never sees half a report.
+
+    The file gets the mode a user's new file gets (the umask), or keeps the
+    mode of the file it replaces; a symlink keeps pointing at the report.
+    """
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
             write_report(report, format, stream)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

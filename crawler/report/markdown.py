@@ -7,6 +7,7 @@ from typing import TextIO
 
 from crawler.model import CheckResult, Link, Problem, Verdict
 from crawler.report import Report
+from crawler.text import visible
 
 _ESCAPED = re.compile(r"([\\`*_\[\]|~#])")
 # "&" only matters where it could start an entity ("&copy;" would render ©).
@@ -16,8 +17,8 @@ _ATTENTION = (Verdict.DEAD, Verdict.MOVED)
 
 
 def escape(text: str) -> str:
-    """Cited text as inert Markdown: no markup, no HTML, no table breaks."""
-    text = " ".join(text.split())
+    """Cited text as inert Markdown: no markup, no HTML, no table breaks, no terminal controls."""
+    text = visible(" ".join(text.split()))
     text = _ENTITY_LIKE.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
     return _ESCAPED.sub(r"\\\1", text)
 
@@ -27,14 +28,25 @@ def shorten(text: str, limit: int = _MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+_DESTINATION_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f<>|\\`]")
+
+
+def destination(url: str) -> str:
+    """A link destination that cannot end the link or split a table row.
+
+    A server's Location ("http://x|**BOLD**|@good.test/") must not add cells;
+    percent-encoding keeps the URL the same URL.
+    """
+    return _DESTINATION_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), visible(url))
+
+
 def link_cell(link: Link) -> str:
-    # The destination is the normalised URL (no spaces, "<" or ">" after
-    # percent-encoding); the text is the citation as written, Unicode kept.
-    return f"[{escape(link.cited_as)}](<{link.url}>)"
+    # The text is the citation as written, Unicode kept; the destination the normalised URL.
+    return f"[{escape(link.cited_as)}](<{destination(link.url)}>)"
 
 
 def url_cell(url: str) -> str:
-    return f"<{url}>" if not re.search(r"[\s<>]", url) else escape(url)
+    return f"[{escape(url)}](<{destination(url)}>)"
 
 
 def where(source: str, line: int) -> str:
@@ -63,7 +75,7 @@ def write(report: Report, stream: TextIO) -> None:
     s = report.summary
     stream.write("# Reference links\n\n")
     stream.write(f"Generated {report.generated.strftime('%Y-%m-%d %H:%M UTC')}: "
-                 f"{s['links']} links in {s['references']} references, {s['problems']} problems.\n")
+                 f"{s['links']} links in {s['references']} references, {s['problems']['total']} problems.\n")
     checked = report.results is not None
     if report.network == "down":
         stream.write("\n**The network was down: no link was judged.** Run the audit again when it is back.\n")

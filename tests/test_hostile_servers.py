@@ -1,0 +1,135 @@
+"""One server's odd answer is that link's result, never the run's end.
+
+Each case here once ended a whole audit with a traceback and no report. Now
+each is one link's verdict (never dead), and the other links are still
+checked and reported.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from crawler.check.checker import Checker
+from crawler.cli import main
+from sites import FakeWeb, page
+
+CONFIG = """
+[check]
+retries = 0
+timeout = 3.0
+canary_urls = ["http://canary.test/"]
+canary_timeout = 3.0
+"""
+
+
+def answer(status: int, body: bytes = b"", **headers: str):
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, headers=headers)
+    return handler
+
+
+HOSTILE = {
+    "location-open-bracket": answer(301, Location="http://[/"),
+    "location-not-an-address": answer(301, Location="http://[x]/"),
+    "location-bracket-in-host": answer(302, Location="http://exa]mple.org/"),
+    "retry-after-superscript": answer(429, **{"Retry-After": "²"}),
+    "charset-undefined": answer(200, b"<title>Page not found</title>", **{"Content-Type": "text/html; charset=undefined"}),
+    "charset-idna": answer(200, b"<title>\xff not found</title>", **{"Content-Type": "text/html; charset=idna"}),
+    "charset-punycode": answer(200, b"<title>\xff</title>", **{"Content-Type": "text/html; charset=punycode"}),
+    # Both decode to a lone surrogate, which UTF-8 cannot hold.
+    "charset-utf7": answer(200, b"<title>Page not found | +2AA-</title>", **{"Content-Type": "text/html; charset=utf-7"}),
+    "charset-unicode-escape": answer(200, b"<title>Page not found | \\ud800</title>",
+                                     **{"Content-Type": "text/html; charset=unicode_escape"}),
+}
+
+
+def audit_hostile(tmp_path: Path, fmt: str, *names: str) -> tuple[int, str]:
+    refs = tmp_path / "refs.txt"
+    # A host per case, answering every path alike (the soft-404 probe too).
+    refs.write_text("".join(f"{i}. Author. Page {name}. http://{name}.test/{name}.html\n"
+                            for i, name in enumerate([*names, "fine"], 1)), encoding="utf-8")
+    config = tmp_path / "crawler.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / f"report.{fmt}"
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("fine.test", "/fine.html", page("A fine page"))
+        for name in names:
+            fake.fallback(f"{name}.test", HOSTILE[name])
+        code = main(["audit", str(refs), "--config", str(config), "--connect-to", f"::127.0.0.1:{fake.http_port}",
+                     "--format", fmt, "--output", str(out), "--quiet"])
+    return code, out.read_text(encoding="utf-8")
+
+
+def verdicts(report: dict) -> dict[str, tuple[str, str]]:
+    return {link["url"].rsplit("/", 1)[1].removesuffix(".html"): (link["verdict"], link["reason"])
+            for link in report["links"]}
+
+
+@pytest.mark.parametrize("name", ["location-open-bracket", "location-not-an-address", "location-bracket-in-host"])
+def test_redirect_to_a_malformed_host_is_a_bad_redirect(tmp_path, name):
+    code, text = audit_hostile(tmp_path, "json", name)
+    found = verdicts(json.loads(text))
+    assert found[name] == ("unreachable", "bad_redirect")
+    assert found["fine"] == ("alive", "ok")
+
+
+def test_retry_after_that_is_a_digit_but_not_a_number_is_rate_limited(tmp_path):
+    _, text = audit_hostile(tmp_path, "json", "retry-after-superscript")
+    assert verdicts(json.loads(text))["retry-after-superscript"] == ("blocked", "rate_limited")
+
+
+@pytest.mark.parametrize("name", ["charset-undefined", "charset-idna", "charset-punycode"])
+def test_a_charset_that_cannot_decode_falls_back_to_utf8(tmp_path, name):
+    _, text = audit_hostile(tmp_path, "json", name)
+    verdict, _ = verdicts(json.loads(text))[name]
+    assert verdict in ("alive", "dead")  # judged on the text, as UTF-8
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown"])
+@pytest.mark.parametrize("name", ["charset-utf7", "charset-unicode-escape"])
+def test_a_title_decoding_to_a_lone_surrogate_still_gives_a_report(tmp_path, name, fmt):
+    code, text = audit_hostile(tmp_path, fmt, name)
+    assert "\ud800" not in text
+    text.encode("utf-8")  # valid Unicode throughout
+    if fmt == "json":
+        report = json.loads(text)
+        assert verdicts(report)[name] == ("dead", "soft_404")
+
+
+def test_every_hostile_answer_at_once_leaves_the_rest_of_the_run_intact(tmp_path):
+    code, text = audit_hostile(tmp_path, "json", *HOSTILE)
+    found = verdicts(json.loads(text))
+    assert len(found) == len(HOSTILE) + 1
+    assert found["fine"] == ("alive", "ok")
+    assert not any(v == "dead" for name, (v, _) in found.items() if not name.startswith("charset-"))
+
+
+def test_a_check_that_raises_is_that_links_error_and_the_run_goes_on(tmp_path, monkeypatch):
+    real = Checker._check_url
+
+    async def flaky(self, url, *args, **kwargs):
+        if "explodes" in url:
+            raise KeyError("a bug in the checker")
+        return await real(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(Checker, "_check_url", flaky)
+    refs = tmp_path / "refs.txt"
+    refs.write_text("1. A. http://hostile.test/explodes.html\n2. B. http://hostile.test/fine.html\n", encoding="utf-8")
+    config = tmp_path / "crawler.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "r.json"
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("hostile.test", "/fine.html", page("A fine page"))
+        code = main(["audit", str(refs), "--config", str(config), "--connect-to", f"::127.0.0.1:{fake.http_port}",
+                     "--format", "json", "--output", str(out), "--quiet"])
+    links = {link["url"].rsplit("/", 1)[1]: link for link in json.loads(out.read_text())["links"]}
+    assert (links["explodes.html"]["verdict"], links["explodes.html"]["reason"]) == ("unreachable", "error")
+    assert "KeyError" in links["explodes.html"]["detail"]
+    assert links["fine.html"]["verdict"] == "alive"
+    assert code == 0
