@@ -50,9 +50,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / ".peers"
-# linkinator 8.1.0 pulls an undici whose zstd support needs a newer Node than 20
-# (createZstdDecompress): undici 6 works on Node 18-22.
-LINKINATOR_PACKAGE = {"private": True, "dependencies": {"linkinator": "6.1.2"}, "overrides": {"undici": "6.21.3"}}
+# linkinator 8 needs Node 22 (its undici 8 calls zlib.createZstdDecompress, which
+# Node 20 lacks); 7.6.1 is the last for Node 20, with undici 7 (Node >= 20.18.1),
+# pinned so every run measures the same code.
+LINKINATOR_PACKAGE = {"private": True, "dependencies": {"linkinator": "7.6.1"}, "overrides": {"undici": "7.30.2"}}
 STAGES = ("imports", "extraction", "requests", "checker", "report")
 STAGE_NAMES = {"imports": "startup, imports and exit", "extraction": "extraction (child + receiving)",
                "requests": "requests (aiohttp + event loop)", "checker": "the checker's own logic",
