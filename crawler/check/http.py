@@ -134,7 +134,12 @@ class Fetcher:
                 evidence.error = "timeout"
                 evidence.error_detail = f"no answer within {self.settings.link_budget:g} s (link_budget)"
                 break
-            outcome, attempts = await self._request(method, current, cookies, timeout, deadline)
+            # The common case, an answer at the first try, costs one coroutine
+            # less: _request() (tenacity's retries) only for a transient failure.
+            outcome = await self._attempt(method, current, cookies, timeout, deadline)
+            attempts = 1
+            if outcome.transient and self.settings.retries:
+                outcome, attempts = await self._request(method, current, cookies, timeout, deadline, outcome)
             evidence.attempts += attempts
             evidence.method = method
             if isinstance(outcome, _Failure):
@@ -183,10 +188,10 @@ class Fetcher:
         return evidence
 
     async def _request(self, method: str, url: str, cookies: dict[str, str], timeout: float | None,
-                       deadline: float) -> tuple[_Response | _Failure, int]:
+                       deadline: float, first: _Response | _Failure | None = None) -> tuple[_Response | _Failure, int]:
         s = self.settings
-        first: _Response | _Failure | None = await self._attempt(method, url, cookies, timeout, deadline)
-        assert first is not None
+        if first is None:
+            first = await self._attempt(method, url, cookies, timeout, deadline)
         if not first.transient or s.retries == 0:
             return first, 1  # the common case skips tenacity's bookkeeping
         retrying = AsyncRetrying(

@@ -57,6 +57,11 @@ def probe_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+# What a host that answered made-up pages with real 404s is taken to answer; one
+# object for all (a frozen dataclass costs microseconds to make, per link).
+_ASSUMED_404 = Probe(status=404, final_url="", tokens=frozenset(), assumed=True)
+
+
 class ProbeCache:
     """Probes of the run, by (host, directory), bounded in number."""
 
@@ -73,7 +78,7 @@ class ProbeCache:
     async def probe(self, url: str) -> Probe:
         host = split_url(url)[1]
         if self._hard_404s.get(host, 0) >= self._trust_after:
-            return Probe(status=404, final_url="", tokens=frozenset(), assumed=True)
+            return _ASSUMED_404
         key = probe_key(url)
         future = self._probes.get(key)
         if future is None:
