@@ -85,7 +85,11 @@ def _build(cls: type, data: Any, where: str, exclude: frozenset[str] | set[str] 
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown setting “{unknown[0]}” (known: {', '.join(sorted(known))})")
-    return cls(**{name: _convert(hints[name], value, f"{where}: {name}") for name, value in data.items()})
+    values = {name: _convert(hints[name], value, f"{where}: {name}") for name, value in data.items()}
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a value the settings themselves refuse (__post_init__)
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:

@@ -165,3 +165,24 @@ def test_nxdomain_from_aiohttps_c_ares_resolver_is_told_from_a_failed_lookup():
     assert _is_nxdomain(raised(aiodns.error.ARES_ENOTFOUND))
     assert not _is_nxdomain(raised(aiodns.error.ARES_ETIMEOUT))
     assert not _is_nxdomain(raised(aiodns.error.ARES_ESERVFAIL))
+
+
+def test_a_bad_dns_server_in_the_config_is_a_config_error_naming_the_key(tmp_path, capsys):
+    config = tmp_path / "crawler.toml"
+    config.write_text('[check]\ndns_servers = ["dns.example.org"]\n', encoding="utf-8")
+    refs = references(tmp_path, 80, ALIVE[:1])
+    assert main(["audit", str(refs), "--config", str(config)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("crawler: error: config:") and "dns_servers" in error and "\n" not in error
+
+
+def test_dns_servers_from_the_config_are_used_like_the_flag(tmp_path, web):
+    with TinyDns({ALIVE[0]: "127.0.0.1"}) as dns:
+        config = tmp_path / "crawler.toml"
+        config.write_text(f'[check]\ncanary_urls = []\nretries = 0\nallow_private = true\n'
+                          f'dns_servers = ["127.0.0.1:{dns.port}"]\n', encoding="utf-8")
+        out = tmp_path / "report.json"
+        refs = references(tmp_path, web.http_port, ALIVE[:1])
+        main(["audit", str(refs), "--config", str(config), "--format", "json", "--output", str(out), "--quiet"])
+    assert json.loads(out.read_text(encoding="utf-8"))["links"][0]["verdict"] == "alive"
+    assert ALIVE[0] in dns.asked

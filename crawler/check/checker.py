@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
-from crawler.check.dns import DnsServer, make_resolver
+from crawler.check.dns import make_resolver
 from crawler.check.evidence import Evidence, split_url
 from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
@@ -81,8 +81,6 @@ class Checker:
         self.connect_to = tuple(connect_to)
         self.base_resolver = resolver
         self.on_result = on_result or (lambda link, result: None)
-        for server in settings.dns_servers:
-            DnsServer.parse(server)  # a bad one is a ValueError now, not a failed lookup per link
         self._stop: Callable[[str], None] | None = None
         self._stopped: str | None = None
         self._global_accept = frozenset(settings.accept)

@@ -46,3 +46,12 @@ class CheckSettings:
     dns_outage_share: float = 0.5
     dns_servers: tuple[str, ...] = ()  # ADDR[:PORT] or [IPv6]:PORT; () = the system resolver
     hosts: dict[str, HostSettings] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from crawler.check.dns import DnsServer  # no aiohttp: cheap to import with the settings
+
+        for server in self.dns_servers:
+            try:
+                DnsServer.parse(server)
+            except ValueError as exc:
+                raise ValueError(f"dns_servers: {exc}") from None
