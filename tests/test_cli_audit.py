@@ -239,7 +239,8 @@ def test_markdown_audit_report_lists_what_needs_attention(tmp_path, config):
     text = out.read_text(encoding="utf-8")
     assert code == 1
     assert "## Needs attention" in text
-    assert "**dead** (http\\_404)" in text
+    assert "### Dead, with no archived copy (lost)" in text
+    assert "not found (404)" in text
 
 
 def test_stdin_is_audited_too(tmp_path, config):
