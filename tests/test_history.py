@@ -174,3 +174,25 @@ def test_the_whole_story_alive_failing_dead_recovered():
     ]
     assert state.history(RULE) == History(checks=6, consecutive_failures=0, first_failed=None,
                                           last_alive=day(27), last_checked=day(27), confirmed=False)
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ("[history]\nconfirm_failures = 0\n", r"\[history\] confirm_failures must be at least 1, not 0"),
+    ("[history]\nconfirm_spacing_days = -1\n", r"\[history\] confirm_spacing_days must not be negative"),
+    ("[store]\nkeep_reports_days = -5\n", r"\[store\] keep_reports_days must not be negative"),
+])
+def test_impossible_rules_are_config_errors(tmp_path, toml, message):
+    from crawler.config import ConfigError, load_settings
+
+    config = tmp_path / "crawler.toml"
+    config.write_text(toml, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config)
+
+
+def test_the_store_path_is_relative_to_the_config_file(tmp_path):
+    from crawler.config import load_settings
+
+    config = tmp_path / "crawler.toml"
+    config.write_text('[store]\npath = "history/links.sqlite3"\n', encoding="utf-8")
+    assert load_settings(config).store_path() == tmp_path / "history" / "links.sqlite3"

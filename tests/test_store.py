@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crawler.model import ArchiveResult, ArchiveStatus, CheckResult, History, Redirect, Verdict
-from crawler.store import Change, HistorySettings, StoreError, StoreLocked, change, open_store
+from crawler.store import Change, HistorySettings, Store, StoreError, StoreLocked, change, open_store
 from crawler.store.history import Outcome
 from crawler.store.schema import MIGRATIONS, Migration
 from crawler.store.sqlite import SqliteStore
@@ -50,6 +50,10 @@ def store(path: Path):
     opened = open_store(path)
     yield opened
     opened.close()
+
+
+def test_the_sqlite_store_is_a_store(store):
+    assert isinstance(store, Store)
 
 
 def test_a_check_is_read_back_exactly(store):

@@ -540,7 +540,7 @@ class _BibtexPlanner(_Planner):
             if not entry.notes:
                 continue
             added = ". ".join(text for text, _ in entry.notes)
-            edits = [e for _, e in entry.notes]
+            edits: list[Edit] = [e for _, e in entry.notes]
             note = next((f for f in entry.fields if f.name == "note"), None)
             if note is not None:
                 self.append_to(note, added, edits)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from crawler.model import ArchiveResult, CheckResult, History
 from crawler.store.history import Outcome
@@ -86,6 +86,7 @@ class Schedule:
         return len(self.waiting)
 
 
+@runtime_checkable
 class Store(Protocol):
     """Runs, checks and snapshots. Recording never blocks; everything else may.
 
