@@ -17,6 +17,7 @@ from typing import Any
 
 from crawler.check.settings import CheckSettings
 from crawler.extract import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_BYTES
+from crawler.store.settings import HistorySettings, StoreSettings
 
 CONFIG_ENV = "CRAWLER_CONFIG"
 DEFAULT_CONFIG = Path("config/crawler.toml")
@@ -45,11 +46,18 @@ class Settings:
     inputs: InputSettings = field(default_factory=InputSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
     # The directory relative input paths are resolved against (the config file's).
     base_dir: Path = Path(".")
 
     def default_inputs(self) -> list[str]:
         return [str(self.base_dir / p) if not Path(p).is_absolute() else p for p in self.inputs.paths]
+
+    def store_path(self) -> Path:
+        """The history database: [store] path, relative to the config file's directory."""
+        path = Path(self.store.path).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
 
 
 def find_config(explicit: str | None) -> Path | None:
@@ -74,6 +82,11 @@ def load_settings(path: Path | None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     settings = _build(Settings, data, f"{path}", exclude={"base_dir"})
+    wrong = settings.history.problems()
+    if settings.store.keep_reports_days < 0:
+        wrong.append(f"[store] keep_reports_days must not be negative, not {settings.store.keep_reports_days}")
+    if wrong:
+        raise ConfigError(f"{path}: {wrong[0]}")
     return dataclasses.replace(settings, base_dir=path.parent)
 
 
