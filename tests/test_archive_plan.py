@@ -93,6 +93,7 @@ def test_the_defaults_are_the_internet_archives_endpoints_and_no_memento_archive
         "https://web.archive.org/web/timemap/link/", "https://web.archive.org/web/")
     assert s.memento == ()
     assert s.lookup_per_minute == 24.0  # 80% of 30
+    s.validate()
 
 
 def test_one_base_puts_every_wayback_endpoint_under_it():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -44,6 +45,11 @@ class ArchiveUnavailable(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class UnusableCapture(ArchiveUnavailable):
+    """This one capture cannot be fetched (an address aiohttp refuses, redirects in circles);
+    the archive itself may be fine."""
 
 
 class _Retryable(Exception):
@@ -227,10 +233,8 @@ class ArchiveResolver(GuardedResolver):
     def is_trusted(self, host: str, port: int) -> bool:
         return (host.lower().strip("[]"), port) in self.trusted
 
-    async def resolve(self, host: str, port: int = 0, family: Any = 0) -> list[dict[str, Any]]:
-        import socket
-
-        family = family or socket.AF_INET
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[dict[str, Any]]:
         if self.is_trusted(host, port) and self.rule_for(host, port) is None:
             return await self._lookup(host, port, family)
         return await super().resolve(host, port, family)
@@ -293,10 +297,10 @@ class ArchiveHttp:
                 answer.hops = tuple(hops)
                 return answer
             if len(hops) >= self.settings.max_redirects:
-                raise ArchiveUnavailable(f"{family.name}: more than {self.settings.max_redirects} redirects")
+                raise UnusableCapture(f"{family.name}: more than {self.settings.max_redirects} redirects")
             current = urljoin(current, location)
             if not current.startswith(("http://", "https://")):
-                raise ArchiveUnavailable(f"{family.name}: redirect to an unusable location")
+                raise UnusableCapture(f"{family.name}: redirect to an unusable location")
             hops.append(current)
             params = None  # the Location carries its own query
             if answer.status == 303:
@@ -331,7 +335,7 @@ class ArchiveHttp:
             if params:
                 target = target.with_query(params)
         except (ValueError, TypeError) as exc:
-            raise ArchiveUnavailable(self.redact(f"{family.name}: cannot request {_short(exc)}")) from None
+            raise UnusableCapture(self.redact(f"{family.name}: cannot request {_short(exc)}")) from None
         host = target.raw_host or ""
         if is_ip_literal(host) and not self.resolver.is_trusted(host, target.port or 0) \
                 and not is_public(host.strip("[]")):
@@ -388,7 +392,7 @@ class ArchiveHttp:
             raise self._failed(family, f"malformed response ({_short(exc.message)})") from None
         except (aiohttp.InvalidURL, ValueError, UnicodeError) as exc:
             family.breaker.release()
-            raise ArchiveUnavailable(self.redact(f"{family.name}: cannot request {_short(exc)}")) from None
+            raise UnusableCapture(self.redact(f"{family.name}: cannot request {_short(exc)}")) from None
         except aiohttp.ClientError as exc:
             raise self._failed(family, _short(exc)) from None
 

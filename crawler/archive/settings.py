@@ -23,6 +23,8 @@ REPLAY = "https://web.archive.org/web/"
 
 WAYBACK = "wayback"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# SPN2's timedelta: seconds ("120") or "3d 5h 20m"; two comma-separated values (page, outlinks).
+_WITHIN_RE = re.compile(r"(?:\d+|(?:\d+[dhms]\s*)+)(?:,\s*(?:\d+|(?:\d+[dhms]\s*)+))?")
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,9 @@ class ArchiveSettings:
                      "breaker_failures", "breaker_throttles"):
             if getattr(self, name) < 1:
                 raise ValueError(f"[archive] {name} must be at least 1")
+        if not _WITHIN_RE.fullmatch(self.save_if_not_archived_within.strip()):
+            raise ValueError(f"[archive] save_if_not_archived_within: “{self.save_if_not_archived_within}” is not "
+                             "seconds or a time like \"3d 5h 20m\"")
         if self.max_age_days < 0 or self.retries < 0 or self.drain_timeout < 0:
             raise ValueError("[archive] max_age_days, retries and drain_timeout cannot be negative")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from crawler.archive.base import Archive, Capture, captured_url
 from crawler.archive.linkformat import http_date_to_timestamp, parse_links
-from crawler.archive.net import REDIRECTS
+from crawler.archive.net import REDIRECTS, UnusableCapture
 from crawler.check.evidence import Evidence
 from crawler.check.verdict import decide, is_root
 from crawler.extract.urls import UrlError, canonical_url
@@ -34,7 +34,10 @@ class Checked:
 
 async def check_capture(archive: Archive, capture: Capture, page_url: str, *, max_bytes: int) -> Checked:
     """Fetch the capture's raw replay and judge it. Raises ArchiveUnavailable when the archive fails."""
-    answer = await archive.http.request(archive.replay_family, capture.replay, max_bytes=max_bytes)
+    try:
+        answer = await archive.http.request(archive.replay_family, capture.replay, max_bytes=max_bytes)
+    except UnusableCapture as exc:
+        return Checked(False, f"the capture cannot be replayed ({exc.detail})")
     archived_at = answer.memento_datetime
     status = answer.status
     if archived_at is None:
