@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.archive.settings import ArchiveSettings
 from crawler.check.settings import CheckSettings
 from crawler.extract import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_BYTES
 from crawler.store.settings import HistorySettings, StoreSettings
@@ -45,6 +46,7 @@ class ReportSettings:
 class Settings:
     inputs: InputSettings = field(default_factory=InputSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
