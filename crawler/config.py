@@ -43,6 +43,14 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """`crawler run`, the scheduled job."""
+
+    reports: str = "../reports"  # relative to the config file: config/ → the repository's reports/
+    fail_on: tuple[str, ...] = ("new-dead",)
+
+
+@dataclass(frozen=True)
 class Settings:
     inputs: InputSettings = field(default_factory=InputSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
@@ -50,11 +58,17 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    run: RunSettings = field(default_factory=RunSettings)
     # The directory relative input paths are resolved against (the config file's).
     base_dir: Path = Path(".")
 
     def default_inputs(self) -> list[str]:
         return [str(self.base_dir / p) if not Path(p).is_absolute() else p for p in self.inputs.paths]
+
+    def reports_dir(self) -> Path:
+        """Where `crawler run` writes its reports: [run] reports, relative to the config file's directory."""
+        path = Path(self.run.reports).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
 
     def store_path(self) -> Path:
         """The history database: [store] path, relative to the config file's directory."""

@@ -22,6 +22,9 @@ backoff_max = 0.2
 timeout = 2.0
 canary_urls = ["https://www.wikipedia.org/"]
 canary_timeout = 2.0
+
+[archive]
+enabled = false
 """
 TLS_NAMES = ("www.wikipedia.org", "www.kantei.go.jp", "centrasia.org", "www.mofa.go.jp", "www.brookings.edu",
              "www.osce.org", "globalaffairs.ru", "prudentsolutions-analitika.org")

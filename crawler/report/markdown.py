@@ -284,7 +284,6 @@ def _arrow(now: int, before: int | None) -> str:
 
 
 def _summary(report: Report, stream: TextIO) -> None:
-    counts = report.verdict_counts()
     previous = report.changes.previous_counts if report.changes and report.changes.previous_counts else None
     history = report.history_counts() if report.histories is not None else None
     rows: list[tuple[str, int, str]] = []
@@ -293,18 +292,18 @@ def _summary(report: Report, stream: TextIO) -> None:
         before = previous.get(key) if previous is not None and key is not None else None
         rows.append((label, value, _arrow(value, before) if previous is not None else ""))
 
-    add("alive", "alive", counts["alive"])
-    add("moved", "moved", counts["moved"])
+    trend = report.trend_counts()
+    add("alive", "alive", trend["alive"])
+    add("moved", "moved", trend["moved"])
     if history is not None:
-        add("dead (confirmed)", "dead", history["confirmed_dead"])
-        add("failing, not yet confirmed", "failing", history["failing"])
+        add("dead (confirmed)", "dead", trend["dead"])
+        add("failing, not yet confirmed", "failing", trend["failing"])
     else:
-        add("dead", "dead", counts["dead"])
-    add("could not verify (blocked, unreachable, skipped)", "unverified",
-        counts["blocked"] + counts["unreachable"] + counts["skipped"])
-    add("possibly cut", "truncated", counts["truncated"])
-    if counts["unjudged"]:
-        add("not judged", "unjudged", counts["unjudged"])
+        add("dead", "dead", trend["dead"])
+    add("could not verify (blocked, unreachable, skipped)", "unverified", trend["unverified"])
+    add("possibly cut", "truncated", trend["truncated"])
+    if trend["unjudged"]:
+        add("not judged", "unjudged", trend["unjudged"])
     stream.write("\n## Summary\n\n")
     since = ""
     if report.changes is not None and report.changes.previous is not None:
