@@ -1,8 +1,11 @@
 """The ``crawler`` command: parses arguments, wires the stages, prints and exits.
 
-Exit codes: 0 nothing needs attention; 1 something does (extract: problems
-or an unreadable input; audit: dead links or truncated URLs); 2 usage,
-configuration or input error; 3 the links could not be judged (network down).
+Commands: ``extract`` (read the lists), ``audit`` (a one-off check),
+``run`` (the scheduled job, with history), ``fix`` (the list back, repaired).
+Exit codes: 0 nothing needs attention; 1 something --fail-on names was
+found (extract: problems or an unreadable input); 2 usage, configuration,
+output or input error; 3 nothing could be judged (the network is down, or
+no link could be verified); 130/143 interrupted by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -10,11 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime as _dt
+import os
 import re
+import shutil
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from crawler import __version__
 from crawler.check.dns import dns_server
@@ -24,6 +32,7 @@ from crawler.model import ProblemKind, Verdict
 from crawler.progress import Progress
 from crawler.report import (
     FORMAT_NAMES,
+    Confirmation,
     OutputError,
     Report,
     check_output,
@@ -39,7 +48,7 @@ EXIT_USAGE = 2
 EXIT_UNJUDGED = 3
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 # What --fail-on can name; the default is in [report] fail_on.
-FAIL_ON = ("dead", "truncated", "moved", "unverified", "problems", "none")
+FAIL_ON = ("dead", "new-dead", "truncated", "moved", "unverified", "problems", "none")
 
 
 class Interrupted(BaseException):
@@ -95,31 +104,64 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("inputs", nargs="*", metavar="INPUT",
                         help="reference list files or directories, or - for stdin "
                              "(default: the [inputs] paths of the config)")
-    common.add_argument("--format", choices=FORMAT_NAMES, help="report format (default: [report] format)")
-    common.add_argument("--output", "-o", metavar="FILE",
-                        help="write the report to FILE (- for stdout, the default); its extension (.json, .md) "
-                             "gives the format when --format is not given")
     common.add_argument("--config", metavar="FILE", help="settings file (default: config/crawler.toml "
                                                           "if present, or $CRAWLER_CONFIG)")
     common.add_argument("--encoding", help="text encoding of the inputs (default: [inputs] encoding)")
     common.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    report = argparse.ArgumentParser(add_help=False)
+    report.add_argument("--format", choices=FORMAT_NAMES, help="report format (default: [report] format)")
+    report.add_argument("--output", "-o", metavar="FILE",
+                        help="write the report to FILE (- for stdout, the default); its extension (.json, .md) "
+                             "gives the format when --format is not given")
+    checking = _checking_options()
 
     parser = _Parser(prog="crawler", description="Check the links of reference lists and find archived copies.")
     parser.add_argument("--version", action="version", version=f"crawler {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     commands.add_parser(
-        "extract", parents=[common],
+        "extract", parents=[common, report],
         help="list the URLs, access dates and problems of reference lists, without checking them",
         description="List every URL or DOI the references cite, with access dates, and flag "
                     "truncated URLs, missing URLs and impossible access dates.",
     )
-    audit = commands.add_parser(
-        "audit", parents=[common],
-        help="extract the links of reference lists and check them all",
+    commands.add_parser(
+        "audit", parents=[common, report, checking],
+        help="extract the links of reference lists and check them all, once",
         description="Extract every cited URL and check each one: alive, moved, dead, unreachable, "
-                    "blocked or skipped. Only evidence that a page is gone makes it dead.",
+                    "blocked or skipped. Only evidence that a page is gone makes it dead. Dead, "
+                    "unreachable and blocked links get their archived copy closest to the access date.",
     )
-    net = audit.add_argument_group("network")
+    run = commands.add_parser(
+        "run", parents=[common, checking],
+        help="the scheduled job: audit with history, dated reports, and dead confirmed across days",
+        description="Audit the configured lists, keep every check in the store, and write "
+                    "reports/YYYY-MM-DD.md and .json (and latest.*). A link is reported dead only after "
+                    "[history] confirm_failures failed checks spaced confirm_spacing_days apart. An "
+                    "interrupted run is resumed by the next one.",
+    )
+    run.add_argument("--state", metavar="FILE", help="the history database (default: [store] path)")
+    run.add_argument("--reports", metavar="DIR", help="where the reports go (default: [run] reports)")
+    run.add_argument("--recheck-all", action="store_true",
+                     help="check every link now, whatever the recheck interval says")
+    fix = commands.add_parser(
+        "fix", parents=[checking],
+        help="write a reference list back with archived copies after its dead links and moved URLs updated",
+        description="Audit one reference list (plain text, Markdown or BibTeX) and write it back byte for "
+                    "byte, except that each dead link gets its archived copy added after it and each moved "
+                    "link its new URL. Running it again changes nothing.",
+    )
+    fix.add_argument("input", metavar="INPUT", help="the reference list to repair")
+    fix.add_argument("--output", "-o", metavar="FILE", help="write the repaired list to FILE (default: stdout)")
+    fix.add_argument("--config", metavar="FILE", help="settings file")
+    fix.add_argument("--encoding", help="text encoding of the input")
+    fix.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    return parser
+
+
+def _checking_options() -> argparse.ArgumentParser:
+    """What every command that checks links accepts (audit, run, fix)."""
+    checking = argparse.ArgumentParser(add_help=False)
+    net = checking.add_argument_group("network")
     net.add_argument("--connect-to", action="append", default=[], metavar="HOST:PORT:ADDR:PORT",
                      help="like curl: connect to ADDR:PORT when the URL says HOST:PORT; the Host header, "
                           "TLS server name and reported URL stay the original (repeatable)")
@@ -134,18 +176,24 @@ def _parser() -> argparse.ArgumentParser:
     net.add_argument("--max-concurrency", type=_positive_int, metavar="N", help="requests in flight at once")
     net.add_argument("--max-per-host", type=_positive_int, metavar="N", help="requests in flight per host")
     net.add_argument("--user-agent", metavar="TEXT", help="the User-Agent header")
-    which = audit.add_argument_group("which links")
+    which = checking.add_argument_group("which links")
     which.add_argument("--include", action="append", type=_regex, default=[], metavar="REGEX",
                        help="check only URLs matching (repeatable)")
     which.add_argument("--exclude", action="append", type=_regex, default=[], metavar="REGEX",
                        help="do not check URLs matching (repeatable)")
     which.add_argument("--accept", type=_statuses, action="append", default=[], metavar="STATUSES",
                        help="statuses counted as alive, e.g. 403 or 200..299,403 (repeatable)")
-    audit.add_argument("--no-archive", action="store_true", help="do not look up or request archived copies")
-    audit.add_argument("--fail-on", type=_fail_on, metavar="WHAT",
-                       help="exit 1 when any of these is found: " + ", ".join(FAIL_ON) +
-                            " (comma-separated; default: [report] fail_on)")
-    return parser
+    archive = checking.add_argument_group("archived copies")
+    archive.add_argument("--no-archive", action="store_true", help="do not look up or request archived copies")
+    archive.add_argument("--save", action="store_true",
+                         help="ask the Wayback Machine to capture live links that have no capture "
+                              "(needs IA_ACCESS_KEY_ID and IA_SECRET_ACCESS_KEY)")
+    archive.add_argument("--wayback-url", metavar="BASE",
+                         help="a Wayback Machine of your own (pywb, OpenWayback): every endpoint under BASE")
+    checking.add_argument("--fail-on", type=_fail_on, metavar="WHAT",
+                          help="exit 1 when any of these is found: " + ", ".join(FAIL_ON) +
+                               " (comma-separated; default: [report] fail_on, or [run] fail_on)")
+    return checking
 
 
 def _fail_on(text: str) -> tuple[str, ...]:
@@ -164,9 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"config: {exc}")
     previous = _trap_sigterm()
     try:
-        if args.command == "audit":
-            return _audit(args, settings)
-        return _extract(args, settings)
+        command = {"audit": _audit, "run": _run, "fix": _fix}.get(args.command, _extract)
+        return command(args, settings)
     except (KeyboardInterrupt, Interrupted) as exc:
         name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
         print(f"\ncrawler: interrupted ({name}): no report written", file=sys.stderr)
@@ -302,7 +349,19 @@ def _check_settings(args: argparse.Namespace, settings: Settings):  # noqa: ANN2
     return dataclasses.replace(check, **changes)
 
 
-def _audit(args: argparse.Namespace, settings: Settings) -> int:
+@dataclasses.dataclass
+class _Checking:
+    """What the checking commands (audit, run, fix) share, validated before anything starts."""
+
+    check: Any  # CheckSettings
+    connect_to: list[Any]
+    inputs: list[str]
+    options: dict[str, object]
+    archive: Any = None  # pipeline.ArchiveOptions, or None with --no-archive
+    deadline: float | None = None
+
+
+def _checking(args: argparse.Namespace, settings: Settings, inputs: list[str] | None = None) -> _Checking | int:
     try:
         connect_to = [_connect_to(rule) for rule in args.connect_to]
     except ValueError as exc:
@@ -315,48 +374,279 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
             re.compile(pattern)
     except re.error as exc:
         return _fail(f"config: [check] include/exclude: {exc}")
-    inputs, options = _inputs(args, settings)
+    given, options = _inputs(args, settings)
+    inputs = inputs if inputs is not None else given
     if not inputs:
         return _fail("no INPUT given and no [inputs] paths configured")
-    output = _output(args, settings, inputs)
-    if isinstance(output, int):
-        return output
+    archive = _archive_options(args, settings)
+    if isinstance(archive, int):
+        return archive
+    deadline = time.monotonic() + check.run_timeout if check.run_timeout else None
+    return _Checking(check, connect_to, inputs, options, archive, deadline)
+
+
+def _archive_options(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - ArchiveOptions | None | int
+    if args.no_archive or not settings.archive.enabled:
+        if args.save:
+            say("crawler: warning: --save does nothing with the archive stage turned off")
+        return None
+    from crawler.archive import Credentials, CredentialsError
+    from crawler.pipeline import ArchiveOptions
+
+    archive = settings.archive.with_base(args.wayback_url) if args.wayback_url else settings.archive
+    try:
+        archive.validate()
+    except ValueError as exc:
+        return _fail(f"{'--wayback-url' if args.wayback_url else 'config: [archive]'}: {exc}")
+    try:
+        credentials = Credentials.from_env()
+    except CredentialsError as exc:
+        return _fail(str(exc))
+    return ArchiveOptions(archive, save=args.save, credentials=credentials)
+
+
+def _pipeline(checking: _Checking, progress: Progress, tracking: Any = None):  # noqa: ANN202 - a Pipeline
     from crawler.pipeline import Pipeline
 
-    progress = Progress(lambda: len(pipeline.extraction.links), sys.stderr, quiet=args.quiet)
-    pipeline = Pipeline(inputs, options, check, connect_to=connect_to, on_result=progress.update)
+    pipeline = Pipeline(checking.inputs, checking.options, checking.check, connect_to=checking.connect_to,
+                        archive=checking.archive, tracking=tracking, deadline=checking.deadline,
+                        on_result=progress.update, on_tick=progress.refresh)
+    progress.total = lambda: len(pipeline.extraction.links)
+    progress.extra = lambda: pipeline.stage.progress.line() if pipeline.stage is not None else ""
+    return pipeline
+
+
+def _execute(pipeline: Any, progress: Progress):  # noqa: ANN202 - the Audit
     try:
-        audit = asyncio.run(_run_with_signals(pipeline))
+        return asyncio.run(_run_with_signals(pipeline))
     finally:
         progress.close()
         pipeline.close()
+
+
+def _report_audit(audit: Any, *, command: str, **fields: Any) -> tuple[Report, list[Any]]:
     extraction = audit.extraction
     errors = [*extraction.errors, *audit.errors]
     for error in audit.errors:
         say(f"crawler: error: {error}")
-    read = _after_reading(extraction)
-    if isinstance(read, int):
-        return read
+    for notice in audit.notices:
+        say(f"crawler: {notice}")
     report = Report(links=extraction.links, problems=extraction.problems, references=extraction.references,
-                    errors=errors, command="audit", started=audit.started, finished=audit.finished,
-                    network=audit.network, results=audit.results, interrupted=audit.interrupted)
-    _write(output, report)
-    if audit.interrupted:
-        where = f" to {output.path}" if output.path else ""
-        say(f"crawler: interrupted ({audit.interrupted}): partial report written{where}")
-        return EXIT_SIGNAL.get(audit.interrupted, EXIT_USAGE)
+                    errors=errors, command=command, started=audit.started, finished=audit.finished,
+                    network=audit.network, results=audit.results, archives=audit.archives,
+                    interrupted=audit.interrupted, notes=tuple(audit.notices), **fields)
+    return report, errors
+
+
+def _conclusion(args: argparse.Namespace, report: Report, errors: Sequence[Any], fail_on: Sequence[str],
+                where: str = "") -> int:
+    """The last line and the exit code of a run that wrote its report."""
+    if report.interrupted:
+        say(f"crawler: interrupted ({report.interrupted}): partial report written{where}")
+        return EXIT_SIGNAL.get(report.interrupted, EXIT_USAGE)
     counts = report.verdict_counts()
     if not args.quiet:
-        if audit.network == "down":
+        if report.network == "down":
             say("crawler: the network is down: no link was judged")
         else:
             summary = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
-            say(f"crawler: {len(extraction.links)} links: {summary or 'none'}")
-    if audit.network == "down":
+            archived = ""
+            if report.archives is not None:
+                a = report.archive_counts()
+                archived = f"; archived copies: {a['found']} found, {a['lost']} lost, {a['errors']} errors"
+            say(f"crawler: {len(report.links)} links: {summary or 'none'}{archived}")
+    if report.network == "down":
         return EXIT_UNJUDGED
     if errors:
         return EXIT_USAGE
-    return _exit_code(report, args.fail_on or settings.report.fail_on, quiet=args.quiet)
+    return _exit_code(report, fail_on, quiet=args.quiet)
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    checking = _checking(args, settings)
+    if isinstance(checking, int):
+        return checking
+    output = _output(args, settings, checking.inputs)
+    if isinstance(output, int):
+        return output
+    progress = Progress(lambda: 0, sys.stderr, quiet=args.quiet)
+    audit = _execute(_pipeline(checking, progress), progress)
+    read = _after_reading(audit.extraction)
+    if isinstance(read, int):
+        return read
+    report, errors = _report_audit(audit, command="audit")
+    _write(output, report)
+    return _conclusion(args, report, errors, args.fail_on or settings.report.fail_on,
+                       f" to {output.path}" if output.path else "")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """The scheduled job: the audit, with the store deciding what is due and what is dead."""
+    checking = _checking(args, settings)
+    if isinstance(checking, int):
+        return checking
+    reports = Path(args.reports) if args.reports else settings.reports_dir()
+    clock = _clock()
+    if isinstance(clock, int):
+        return clock
+    today = clock().date()
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        for name in (f"{today.isoformat()}.md", f"{today.isoformat()}.json", "latest.md", "latest.json"):
+            check_output(str(reports / name), checking.inputs, settings.inputs.extensions)
+    except OutputError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write reports to {reports}: {exc.strerror or exc}")
+    from crawler.pipeline import Tracking, standing
+    from crawler.store import StoreError, open_store
+
+    state = Path(args.state) if args.state else settings.store_path()
+    try:
+        store = open_store(state, settings.history)
+    except StoreError as exc:
+        return _fail(str(exc))
+    try:
+        run = store.begin_run(clock())
+        schedule = store.schedule(run, clock(), recheck_all=args.recheck_all)
+        if run.resumed and not args.quiet:
+            say(f"crawler: resuming the run of {run.started:%Y-%m-%d %H:%M} UTC "
+                f"({len(run.done)} links already checked)")
+        progress = Progress(lambda: 0, sys.stderr, quiet=args.quiet)
+        audit = _execute(_pipeline(checking, progress, Tracking(store, run, schedule, clock)), progress)
+        read = _after_reading(audit.extraction)
+        if isinstance(read, int):
+            return read
+        store.flush()
+        known = standing(store, run, audit.extraction.links, audit.results)
+        audit.results = {**known.results, **audit.results}
+        if audit.archives is not None:
+            audit.archives = {**known.snapshots, **audit.archives}
+        history = settings.history
+        report, errors = _report_audit(audit, command="run", histories=known.histories, changes=known.changes,
+                                       confirmation=Confirmation(history.confirm_failures,
+                                                                 history.confirm_spacing_days))
+        if audit.network != "down" and not audit.interrupted:
+            # An interrupted run stays open: the next one resumes it and checks nothing twice.
+            store.finish_run(run, {"trend": report.trend_counts(), "summary": report.summary}, clock())
+    finally:
+        store.close()
+    for name, fmt in ((f"{today.isoformat()}.md", "markdown"), (f"{today.isoformat()}.json", "json")):
+        write_report_file(report, fmt, reports / name)
+    for suffix in ("md", "json"):
+        _copy_atomically(reports / f"{today.isoformat()}.{suffix}", reports / f"latest.{suffix}")
+    from crawler.store.retention import prune_reports
+
+    prune_reports(reports, settings.store.keep_reports_days, today)
+    return _conclusion(args, report, errors, args.fail_on or settings.run.fail_on, f" to {reports}")
+
+
+def _clock():  # noqa: ANN202 - a () -> datetime, or an exit code
+    """Now; or the time in CRAWLER_NOW (ISO 8601), which tests use to live through several nights."""
+    fixed = os.environ.get("CRAWLER_NOW")
+    if not fixed:
+        return lambda: _dt.datetime.now(_dt.timezone.utc)
+    try:
+        when = _dt.datetime.fromisoformat(fixed)
+    except ValueError:
+        return _fail(f"CRAWLER_NOW: “{fixed}” is not an ISO 8601 time")
+    when = when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
+    return lambda: when
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fix(args: argparse.Namespace, settings: Settings) -> int:
+    """The reference list back, byte for byte, with archived copies after dead links and moved URLs updated."""
+    from crawler.report.fix import FixError, edits_for, fix, format_of
+
+    source = Path(args.input)
+    if args.input == "-" or not source.is_file():
+        return _fail(f"{args.input}: fix needs a reference list file")
+    try:
+        content = source.read_bytes()
+        fmt = format_of(source, content)
+    except (OSError, FixError) as exc:
+        return _fail(f"{args.input}: {getattr(exc, 'strerror', None) or exc}")
+    target = None
+    if args.output and args.output != "-":
+        try:
+            target = check_output(args.output, [args.input])
+        except OutputError as exc:
+            return _fail(str(exc))
+    checking = _checking(args, settings, inputs=[args.input])
+    if isinstance(checking, int):
+        return checking
+    progress = Progress(lambda: 0, sys.stderr, quiet=args.quiet)
+    audit = _execute(_pipeline(checking, progress), progress)
+    read = _after_reading(audit.extraction)
+    if isinstance(read, int):
+        return read
+    report, errors = _report_audit(audit, command="audit")
+    if audit.interrupted:
+        say(f"crawler: interrupted ({audit.interrupted}): the list was not changed")
+        return EXIT_SIGNAL.get(audit.interrupted, EXIT_USAGE)
+    if audit.network == "down":
+        say("crawler: the network is down: nothing was judged, the list was not changed")
+        return EXIT_UNJUDGED
+    edits = edits_for(args.input, audit.extraction.links, audit.results, audit.archives or {})
+    try:
+        fixed = fix(content, fmt, edits, encoding=checking.options.get("encoding"))  # type: ignore[arg-type]
+    except FixError as exc:
+        return _fail(f"{args.input}: {exc}")
+    if target is not None:
+        _write_bytes(target, fixed.content)
+    else:
+        sys.stdout.buffer.write(fixed.content)
+        sys.stdout.flush()
+    if not args.quiet:
+        say(f"crawler: fix: {_fix_summary(report, fixed)}")
+        for edit, why in fixed.skipped:
+            say(f"crawler: fix: {edit.cited_as} (line {edit.line}) not changed: {why}")
+    if errors:
+        return EXIT_USAGE
+    return _exit_code(report, args.fail_on or settings.report.fail_on, quiet=True)
+
+
+def _fix_summary(report: Report, fixed: Any) -> str:
+    from crawler.model import ArchiveStatus
+    from crawler.report import archive_key
+    from crawler.report.fix import ArchiveEdit
+
+    archived = sum(isinstance(e, ArchiveEdit) for e in fixed.applied)
+    moved = len(fixed.applied) - archived
+    parts = [f"{archived} archived cop{'y' if archived == 1 else 'ies'} added",
+             f"{moved} moved URL{'' if moved == 1 else 's'} updated"]
+    if fixed.already:
+        parts.append(f"{len(fixed.already)} already done")
+    lost = sum(1 for link in report.links if report.is_dead(link) and (
+        (found := report.archive(archive_key(link))) is None
+        or found.status not in (ArchiveStatus.FOUND, ArchiveStatus.SAVED)))
+    if lost:
+        parts.append(f"{lost} dead link{'' if lost == 1 else 's'} without an archived copy")
+    return ", ".join(parts)
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(content)
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _exit_code(report: Report, fail_on: Sequence[str], *, quiet: bool = False) -> int:
@@ -367,8 +657,10 @@ def _exit_code(report: Report, fail_on: Sequence[str], *, quiet: bool = False) -
         if not quiet:
             say("crawler: no link could be verified (all blocked, unreachable or skipped)")
         return EXIT_UNJUDGED
+    changes = report.changes
     found = {
         "dead": any(report.is_dead(link) for link in report.links),
+        "new-dead": bool(changes and changes.newly_dead),
         "truncated": counts["truncated"] > 0 or any(p.kind is ProblemKind.TRUNCATED_URL for p in report.problems),
         "moved": counts["moved"] > 0,
         "unverified": counts["blocked"] + counts["unreachable"] + counts["skipped"] > 0,

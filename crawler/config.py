@@ -15,8 +15,10 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.archive.settings import ArchiveSettings
 from crawler.check.settings import CheckSettings
 from crawler.extract import DEFAULT_EXTENSIONS, DEFAULT_MAX_FILE_BYTES
+from crawler.store.settings import HistorySettings, StoreSettings
 
 CONFIG_ENV = "CRAWLER_CONFIG"
 DEFAULT_CONFIG = Path("config/crawler.toml")
@@ -41,15 +43,37 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """`crawler run`, the scheduled job."""
+
+    reports: str = "../reports"  # relative to the config file: config/ → the repository's reports/
+    fail_on: tuple[str, ...] = ("new-dead",)
+
+
+@dataclass(frozen=True)
 class Settings:
     inputs: InputSettings = field(default_factory=InputSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    run: RunSettings = field(default_factory=RunSettings)
     # The directory relative input paths are resolved against (the config file's).
     base_dir: Path = Path(".")
 
     def default_inputs(self) -> list[str]:
         return [str(self.base_dir / p) if not Path(p).is_absolute() else p for p in self.inputs.paths]
+
+    def reports_dir(self) -> Path:
+        """Where `crawler run` writes its reports: [run] reports, relative to the config file's directory."""
+        path = Path(self.run.reports).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def store_path(self) -> Path:
+        """The history database: [store] path, relative to the config file's directory."""
+        path = Path(self.store.path).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
 
 
 def find_config(explicit: str | None) -> Path | None:
@@ -74,6 +98,11 @@ def load_settings(path: Path | None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     settings = _build(Settings, data, f"{path}", exclude={"base_dir"})
+    wrong = settings.history.problems()
+    if settings.store.keep_reports_days < 0:
+        wrong.append(f"[store] keep_reports_days must not be negative, not {settings.store.keep_reports_days}")
+    if wrong:
+        raise ConfigError(f"{path}: {wrong[0]}")
     return dataclasses.replace(settings, base_dir=path.parent)
 
 

@@ -160,9 +160,18 @@ class Link:
 
     @property
     def accessed(self) -> AccessDate | None:
-        """The earliest access date any citation gives: the page as first seen."""
+        """The earliest access date any citation gives: the page as first seen.
+
+        A month-only date means the end of that month, so "2016-02-10" comes
+        before "2016-02" (and the two compare at all: AccessDate's own order
+        cannot compare a missing day with a day).
+        """
         dates = [c.accessed for c in self.citations if c.accessed is not None]
-        return min(dates) if dates else None
+        return min(dates, key=_end_of_period) if dates else None
+
+
+def _end_of_period(date: AccessDate) -> tuple[int, int, int]:
+    return date.year, date.month, date.day if date.day is not None else 32
 
 
 class Verdict(StrEnum):

@@ -1,23 +1,52 @@
-"""The data's path, wired once: extract → check (→ archive → store), for every command that audits.
+"""The data's path, wired once: extract → check → archive → store, for every command that audits.
 
 ``Pipeline`` starts reading the references in a child process as soon as it
 is made, before aiohttp is even imported, and checks each link as soon as it
-is first cited. It knows nothing of the command line: it never prints and
-never exits. ``stop()`` (from a signal handler) ends the run within seconds,
-and what was finished is kept: links not checked are reported as skipped.
+is first cited. As each link gets its verdict, the archive stage looks up
+its copy (or asks for a capture) alongside the checking, and the store keeps
+the result at once, so a crash loses no finished check. Nothing is kept or
+looked up until the network is known to be up: a failure before then may be
+the network's, not the link's.
+
+It knows nothing of the command line: it never prints and never exits.
+``stop()`` (from a signal handler) ends the run within seconds, and what was
+finished is kept: links not checked are reported as skipped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as _dt
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.check.settings import CheckSettings
 from crawler.extract import Extraction
 from crawler.extract.background import BackgroundExtraction
-from crawler.model import CheckResult, InputError, Link
+from crawler.model import ArchiveResult, ArchiveStatus, CheckResult, History, InputError, Link
+from crawler.report import Changes, archive_key
+
+TICK = 0.2  # seconds between progress callbacks while the archive is drained
+
+
+@dataclass(frozen=True)
+class ArchiveOptions:
+    settings: Any  # crawler.archive.ArchiveSettings
+    save: bool = False
+    credentials: Any = None  # crawler.archive.Credentials
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """A scheduled run's store: what is due, where results go."""
+
+    store: Any  # crawler.store.Store
+    run: Any  # crawler.store.Run
+    schedule: Any  # crawler.store.Schedule
+    now: Callable[[], _dt.datetime] = lambda: now()  # when each check happened (a test's simulated day)
 
 
 @dataclass
@@ -29,8 +58,11 @@ class Audit:
     finished: _dt.datetime | None = None
     network: str | None = None
     results: dict[str, CheckResult] = field(default_factory=dict)
+    archives: dict[str, ArchiveResult] | None = None  # by report.archive_key(); None: no archive stage
     interrupted: str | None = None
     errors: list[InputError] = field(default_factory=list)  # the run's own (a lost extraction process)
+    notices: list[str] = field(default_factory=list)  # for the person running it (the archive needs keys…)
+    waiting: list[Link] = field(default_factory=list)  # not due for a check (a scheduled run)
 
 
 def now() -> _dt.datetime:
@@ -39,18 +71,28 @@ def now() -> _dt.datetime:
 
 class Pipeline:
     def __init__(self, inputs: Sequence[str], extract_options: dict[str, Any], check: CheckSettings, *,
-                 connect_to: Sequence[Any] = (), resolver: Any = None,
-                 on_result: Callable[[Link, CheckResult], None] | None = None) -> None:
-        self.started = now()
+                 connect_to: Sequence[Any] = (), resolver: Any = None, archive: ArchiveOptions | None = None,
+                 tracking: Tracking | None = None, deadline: float | None = None,
+                 on_result: Callable[[Link, CheckResult], None] | None = None,
+                 on_tick: Callable[[], None] | None = None) -> None:
+        self.clock = tracking.now if tracking is not None else now
+        self.started = self.clock()
         # Start reading the references now; the checker's imports happen meanwhile.
         self.source = BackgroundExtraction(list(inputs), **extract_options)
         self.extraction = Extraction()
         self.check_settings = check
         self.connect_to = tuple(connect_to)
         self.resolver = resolver
+        self.archive = archive
+        self.tracking = tracking
+        self.deadline = deadline  # a time.monotonic() value for the whole run, archive included
         self.on_result = on_result
+        self.on_tick = on_tick
+        self.stage: Any = None  # the ArchiveStage, while the run lasts (for a progress line)
         self._checker: Any = None
         self._stopped: str | None = None
+        self._waiting: list[Link] = []
+        self._archives: dict[str, ArchiveResult] = {}
 
     def stop(self, reason: str) -> None:
         """End the run soon; safe to call from a signal handler on the loop."""
@@ -60,29 +102,174 @@ class Pipeline:
 
     async def links(self) -> AsyncIterator[Link]:
         # A link is checked as soon as it is first cited, while later
-        # references are still being read.
+        # references are still being read; one not due waits for the report.
         index: dict[str, Link] = {}
+        schedule = self.tracking.schedule if self.tracking is not None else None
         async for item in self.source:
             for link in self.extraction.add(item, index):
-                yield link
+                if schedule is not None and not schedule.is_due(link.url):
+                    self._waiting.append(link)
+                else:
+                    yield link
 
     async def run(self) -> Audit:
         from crawler.check import Checker
 
         audit = Audit(self.extraction, self.started)
+        pending: list[tuple[Link, CheckResult]] = []  # until the network is known to be up
+
+        def on_result(link: Link, result: CheckResult) -> None:
+            if self.on_result is not None:
+                self.on_result(link, result)
+            if not self._checker.network_known:
+                pending.append((link, result))
+                return
+            while pending:
+                self._keep(*pending.pop(0))
+            self._keep(link, result)
+
         self._checker = Checker(self.check_settings, connect_to=self.connect_to, resolver=self.resolver,
-                                on_result=self.on_result)
+                                on_result=on_result)
         if self._stopped:
             self._checker.stop(self._stopped)
+        ticker = asyncio.ensure_future(self._tick()) if self.on_tick is not None else None
         try:
-            run = await self._checker.check(self.links())
+            async with self._archive_stage() as stage:
+                self.stage = stage
+                try:
+                    run = await self._checker.check(self.links())
+                finally:
+                    self.source.close()
+                if run.network == "up" and self._checker.network_known:
+                    for link, result in pending:
+                        self._keep(link, result)
+                audit.network, audit.results, audit.interrupted = run.network, run.results, run.interrupted
+                if run.stream_error and not run.interrupted:  # a signal to the group ends the child too
+                    audit.errors.append(InputError("<extraction>",
+                                                   f"reading the references stopped: {run.stream_error}"))
+                if run.callback_error:
+                    audit.errors.append(InputError("<run>", f"recording a result failed: {run.callback_error}"))
+                if stage is not None:
+                    audit.archives = await self._drain(stage, run.network, run.interrupted)
+                    audit.notices.extend(stage.notices)
         finally:
-            self.source.close()
-        audit.network, audit.results, audit.interrupted = run.network, run.results, run.interrupted
-        if run.stream_error:
-            audit.errors.append(InputError("<extraction>", f"reading the references stopped: {run.stream_error}"))
-        audit.finished = now()
+            if ticker is not None:
+                ticker.cancel()
+        audit.waiting = self._waiting
+        audit.finished = self.clock()
         return audit
+
+    def _keep(self, link: Link, result: CheckResult) -> None:
+        """A finished check: into the store at once, and to the archive if it needs a copy."""
+        if self.tracking is not None:
+            self.tracking.store.record_check(self.tracking.run, link.url, result, self.tracking.now())
+        self._submit(link, result)
+
+    def _submit(self, link: Link, result: CheckResult) -> None:
+        if self.stage is None:
+            return
+        from crawler.archive.plan import Action, plan
+
+        job = plan(link, result, save=self.archive.save)
+        if job is None:
+            return
+        if self.tracking is not None and job.action is Action.LOOKUP:
+            known = self.tracking.store.snapshot(link.url)
+            if known is not None:  # found and validated once: a capture does not change
+                self._archives[link.url] = known
+                return
+        self.stage.submit(link.url, job)
+
+    @contextlib.asynccontextmanager
+    async def _archive_stage(self) -> AsyncIterator[Any]:
+        if self.archive is None:
+            yield None
+            return
+        from crawler.archive import ArchiveStage
+
+        def archived(key: str, result: ArchiveResult) -> None:
+            if self.tracking is not None and not key.startswith("prefix:"):
+                self.tracking.store.record_snapshot(self.tracking.run, key, result, self.tracking.now())
+
+        settings = self.check_settings
+        async with ArchiveStage(self.archive.settings, credentials=self.archive.credentials, save=self.archive.save,
+                                connect_to=self.connect_to, ca_bundle=settings.ca_bundle or None,
+                                on_result=archived) as stage:
+            yield stage
+
+    async def _drain(self, stage: Any, network: str | None, interrupted: str | None) -> dict[str, ArchiveResult]:
+        from crawler.archive.plan import plan_truncated
+
+        if network == "down":
+            await stage.drain(time.monotonic())
+            return {}  # nothing was judged, so nothing needed a copy
+        for problem in self.extraction.problems:
+            key = archive_key(problem)
+            job = plan_truncated(problem)
+            if key is not None and job is not None:
+                stage.submit(key, job)
+        if self.tracking is not None:
+            self._submit_waiting()
+        deadline = time.monotonic() if interrupted else self.deadline
+        results = await stage.drain(deadline)
+        return {**self._archives, **results}
+
+    def _submit_waiting(self) -> None:
+        """Links not due for a check still need a copy if their last check found them dead."""
+        histories = self.tracking.store.histories(link.url for link in self._waiting)
+        for link in self._waiting:
+            known = histories.get(link.url)
+            if known is not None and known.latest is not None:
+                self._submit(link, known.latest.result)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            self.on_tick()
 
     def close(self) -> None:
         self.source.close()
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the store adds to a scheduled run's report."""
+
+    results: dict[str, CheckResult]  # the links not checked tonight, as last checked
+    histories: dict[str, History]
+    changes: Changes
+    snapshots: dict[str, ArchiveResult]  # validated snapshots known for links without one tonight
+
+
+def standing(store: Any, run: Any, links: Sequence[Link], checked: Mapping[str, CheckResult]) -> Standing:
+    """Each link's history, and what changed since the previous finished run."""
+    from crawler.store import Change, change
+
+    histories = store.histories(link.url for link in links)
+    results: dict[str, CheckResult] = {}
+    snapshots: dict[str, ArchiveResult] = {}
+    newly_dead: set[str] = set()
+    newly_failing: set[str] = set()
+    recovered: set[str] = set()
+    for link in links:
+        known = histories.get(link.url)
+        if known is None:
+            continue
+        if link.url not in checked and known.latest is not None:
+            results[link.url] = known.latest.result
+        if known.snapshot is not None and known.snapshot.status in (ArchiveStatus.FOUND, ArchiveStatus.SAVED):
+            snapshots[link.url] = known.snapshot
+        moved = change(known.previous, known.history)
+        if moved is Change.NEWLY_DEAD:
+            newly_dead.add(link.url)
+        elif moved is Change.NEWLY_FAILING:
+            newly_failing.add(link.url)
+        elif moved is Change.RECOVERED:
+            recovered.add(link.url)
+    previous = store.previous_run(before=run)
+    counts = dict(previous.summary.get("trend", {})) if previous is not None and previous.summary else {}
+    return Standing(results, {url: h.history for url, h in histories.items()},
+                    Changes(previous=previous.finished if previous is not None else None,
+                            newly_dead=frozenset(newly_dead), recovered=frozenset(recovered),
+                            newly_failing=frozenset(newly_failing), previous_counts=counts),
+                    snapshots)

@@ -18,6 +18,7 @@ class Progress:
     def __init__(self, total: Callable[[], int], stream: TextIO, *, quiet: bool = False,
                  interval: float = 0.1) -> None:
         self.total = total  # links found so far: extraction may still be running
+        self.extra: Callable[[], str] = lambda: ""  # more to show (the archive stage's counts)
         self.stream = stream
         self.enabled = not quiet and _isatty(stream)
         self.interval = interval
@@ -34,9 +35,16 @@ class Progress:
             self._last = now
             self._draw()
 
+    def refresh(self) -> None:
+        """Redraw now and then while nothing is being checked (the archive stage is still at work)."""
+        if self.enabled and time.monotonic() - self._last >= self.interval:
+            self._last = time.monotonic()
+            self._draw()
+
     def _draw(self) -> None:
         counts = " ".join(f"{name} {n}" for name, n in sorted(self.counts.items()))
-        line = f"checked {self.done}/{self.total()}  {counts}"
+        extra = self.extra()
+        line = f"checked {self.done}/{self.total()}  {counts}" + (f"  | {extra}" if extra else "")
         self.stream.write("\r" + line.ljust(self._width))
         self._width = len(line)
         self.stream.flush()

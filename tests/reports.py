@@ -25,3 +25,27 @@ def problems(report: dict[str, Any]) -> list[dict[str, Any]]:
         joined.append({"kind": problem["kind"], "source": ref["source"], "line": ref["line"], "text": ref["text"],
                        "detail": problem["detail"], "url": problem["url"]})
     return joined
+
+
+def table_rows(markdown: str) -> list[tuple[str, str]]:
+    """(header, row) for every row of every table in a Markdown report."""
+    pairs = []
+    header = None
+    lines = markdown.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("|"):
+            header = None
+            continue
+        if header is None:
+            if i + 1 < len(lines) and lines[i + 1].startswith(("|-", "|:")):
+                header = line
+            continue
+        if line.startswith(("|-", "|:")):
+            continue
+        pairs.append((header, line))
+    return pairs
+
+
+def cells(row: str) -> int:
+    """The number of cells GitHub's table parser sees: unescaped pipes split them."""
+    return row.replace("\\\\", "").replace("\\|", "").count("|") - 1

@@ -22,6 +22,9 @@ backoff_max = 0.2
 timeout = 2.0
 canary_urls = ["https://www.wikipedia.org/"]
 canary_timeout = 2.0
+
+[archive]
+enabled = false
 """
 TLS_NAMES = ("www.wikipedia.org", "www.kantei.go.jp", "centrasia.org", "www.mofa.go.jp", "www.brookings.edu",
              "www.osce.org", "globalaffairs.ru", "prudentsolutions-analitika.org")
@@ -239,7 +242,8 @@ def test_markdown_audit_report_lists_what_needs_attention(tmp_path, config):
     text = out.read_text(encoding="utf-8")
     assert code == 1
     assert "## Needs attention" in text
-    assert "**dead** (http\\_404)" in text
+    assert "### Dead, with no archived copy (lost)" in text
+    assert "not found (404)" in text
 
 
 def test_stdin_is_audited_too(tmp_path, config):

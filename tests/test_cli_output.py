@@ -13,7 +13,7 @@ from crawler.cli import main
 from sites import FakeWeb, page
 
 REFS = "1. Aso, T. Speech. http://www.mofa.go.jp/region/europe/speech0606.html (accessed 3.3.2021)\n"
-CONFIG = '[check]\nretries = 0\ncanary_urls = ["http://canary.test/"]\n'
+CONFIG = '[check]\nretries = 0\ncanary_urls = ["http://canary.test/"]\n\n[archive]\nenabled = false\n'
 
 
 @pytest.fixture

@@ -23,6 +23,9 @@ retries = 0
 timeout = 3.0
 canary_urls = ["http://canary.test/"]
 canary_timeout = 3.0
+
+[archive]
+enabled = false
 """
 
 

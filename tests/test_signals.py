@@ -34,7 +34,7 @@ def start(tmp_path: Path, fake: FakeWeb, out: Path) -> subprocess.Popen[bytes]:
     refs = tmp_path / "refs.txt"
     refs.write_text("".join(f"{n}. Author {n}. http://slow.test/{n}.pdf\n" for n in range(LINKS)), encoding="utf-8")
     config = tmp_path / "crawler.toml"
-    config.write_text('[check]\nretries = 0\ntimeout = 60.0\nmax_per_host = 64\ncanary_urls = ["http://canary.test/"]\n',
+    config.write_text('[check]\nretries = 0\ntimeout = 60.0\nmax_per_host = 64\ncanary_urls = ["http://canary.test/"]\n[archive]\nenabled = false\n',
                       encoding="utf-8")
     return subprocess.Popen(
         [sys.executable, "-m", "crawler", "audit", str(refs), "--config", str(config), "--connect-to",
@@ -109,7 +109,7 @@ def test_signal_to_the_group_while_references_are_still_read_leaves_one_line(tmp
             f.write(f"{n}. Author {n}, A. A title of some length, number {n}. Publisher, 2019. "
                     f"http://slow.test/{n}.html (accessed 10.06.2023)\n")
     config = tmp_path / "crawler.toml"
-    config.write_text('[check]\nretries = 0\ncanary_urls = ["http://canary.test/"]\n', encoding="utf-8")
+    config.write_text('[check]\nretries = 0\ncanary_urls = ["http://canary.test/"]\n[archive]\nenabled = false\n', encoding="utf-8")
     out = tmp_path / "report.json"
     with FakeWeb() as fake:
         slow_site(fake)

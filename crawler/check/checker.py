@@ -49,6 +49,7 @@ class CheckRun:
     # Why the stream of links ended early (the extraction process was lost):
     # the links that arrived are still checked and reported.
     stream_error: str | None = None
+    callback_error: str | None = None  # the first exception the on_result callback raised
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio formats the main task's repr (result
@@ -83,6 +84,7 @@ class Checker:
         self.on_result = on_result or (lambda link, result: None)
         self._stop: Callable[[str], None] | None = None
         self._stopped: str | None = None
+        self._network_known = False
         self._global_accept = frozenset(settings.accept)
         self._include = [re.compile(p) for p in settings.include]
         self._exclude = [re.compile(p) for p in settings.exclude]
@@ -123,6 +125,15 @@ class Checker:
     def _timeout(self, host: str) -> float | None:
         override = self._override(host)
         return override.timeout if override and override.timeout else None
+
+    @property
+    def network_known(self) -> bool:
+        """Whether the network has been seen up in this run (the canary or a link answered).
+
+        Until then a failure may be the network's, not the link's: a caller that
+        keeps results (a store, an archive lookup) waits for this.
+        """
+        return self._network_known
 
     def stop(self, reason: str = "interrupted") -> None:
         """End the run soon (a signal): links not yet checked are reported as skipped."""
@@ -210,6 +221,7 @@ class Checker:
         canary = await self._canary(session, resolver)
         run.dns_trusted = canary.dns_trusted
         probation.on = not canary.up
+        self._network_known = canary.up
 
         async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
             # The one boundary of a link's check: whatever a server or a bug
@@ -221,16 +233,16 @@ class Checker:
 
         def on_result(done: tuple[Link, CheckResult]) -> None:
             link, result = done
+            if probation.on:
+                if result.status is not None:
+                    probation.on = False  # something answered: the network is up
+                    self._network_known = True
+                elif result.reason in _NETWORK_ERRORS:
+                    probation.failures += 1
+                    if probation.failures >= PROBATION:
+                        run.network = NETWORK_DOWN
+                        scheduler.stop()
             self._record(run, link, result)
-            if not probation.on:
-                return
-            if result.status is not None:
-                probation.on = False  # something answered: the network is up
-            elif result.reason in _NETWORK_ERRORS:
-                probation.failures += 1
-                if probation.failures >= PROBATION:
-                    run.network = NETWORK_DOWN
-                    scheduler.stop()
 
         if run.interrupted:
             return
@@ -266,7 +278,10 @@ class Checker:
 
     def _record(self, run: CheckRun, link: Link, result: CheckResult) -> None:
         run.results[link.url] = result
-        self.on_result(link, result)
+        try:
+            self.on_result(link, result)
+        except Exception as exc:  # noqa: BLE001 - the caller's bug must not end the run
+            run.callback_error = run.callback_error or f"{type(exc).__name__}: {exc}"
 
     def _before_request(self, link: Link, resolver: GuardedResolver) -> tuple[str, CheckResult | None]:
         """The link's host, and its result if it needs no request at all."""

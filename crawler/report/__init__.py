@@ -49,9 +49,19 @@ class Changes:
     """What changed since the previous run, by link URL."""
 
     previous: _dt.datetime | None = None  # when the previous run finished, if there was one
-    newly_dead: frozenset[str] = frozenset()
-    recovered: frozenset[str] = frozenset()
-    previous_counts: Mapping[str, int] = field(default_factory=dict)  # that run's summary verdict counts
+    newly_dead: frozenset[str] = frozenset()  # confirmed dead now, not at the end of the previous run
+    recovered: frozenset[str] = frozenset()  # failing or dead then, alive now
+    newly_failing: frozenset[str] = frozenset()  # a first counted failure
+    previous_counts: Mapping[str, int] = field(default_factory=dict)  # that run's Report.trend_counts()
+
+    def of(self, url: str) -> str | None:
+        if url in self.newly_dead:
+            return "newly_dead"
+        if url in self.recovered:
+            return "recovered"
+        if url in self.newly_failing:
+            return "newly_failing"
+        return None
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,17 @@ class Report:
         changes = self.changes or Changes()
         return {"confirmed_dead": confirmed, "failing": failing, "newly_dead": len(changes.newly_dead),
                 "recovered": len(changes.recovered)}
+
+    def trend_counts(self) -> dict[str, int]:
+        """The counts the summary compares from run to run (a run keeps them for the next one)."""
+        counts = self.verdict_counts()
+        trend = {"alive": counts["alive"], "moved": counts["moved"], "dead": counts["dead"], "failing": 0,
+                 "unverified": counts["blocked"] + counts["unreachable"] + counts["skipped"],
+                 "truncated": counts["truncated"], "unjudged": counts["unjudged"]}
+        if self.histories is not None:
+            history = self.history_counts()
+            trend["dead"], trend["failing"] = history["confirmed_dead"], history["failing"]
+        return trend
 
     def is_dead(self, link: Link) -> bool:
         """Dead as the report's reader should take it: confirmed across runs where a rule applies."""

@@ -55,12 +55,12 @@ def archive_json(result: ArchiveResult | None) -> dict[str, Any] | None:
             "timestamp": result.timestamp, "relation": result.relation, "detail": result.detail}
 
 
-def history_json(history: History | None) -> dict[str, Any] | None:
+def history_json(history: History | None, change: str | None = None) -> dict[str, Any] | None:
     if history is None:
         return None
     return {"checks": history.checks, "consecutive_failures": history.consecutive_failures,
             "first_failed": _time(history.first_failed), "last_alive": _time(history.last_alive),
-            "last_checked": _time(history.last_checked), "confirmed": history.confirmed}
+            "last_checked": _time(history.last_checked), "confirmed": history.confirmed, "change": change}
 
 
 def link_json(link: Link, result: CheckResult | None, ids: dict[Reference, int], report: Report) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def link_json(link: Link, result: CheckResult | None, ids: dict[Reference, int],
         "citations": [{"reference": ids[c.reference],
                        "accessed": c.accessed.isoformat() if c.accessed else None} for c in link.citations],
         "archive": archive_json(report.archive(archive_key(link))),
-        "history": history_json(report.history(link)),
+        "history": history_json(report.history(link), report.changes.of(link.url) if report.changes else None),
     }
 
 
@@ -124,7 +124,7 @@ def write(report: Report, stream: TextIO) -> None:
 
 def _changes_json(changes: Changes) -> dict[str, Any]:
     return {"previous_run": _time(changes.previous), "newly_dead": sorted(changes.newly_dead),
-            "recovered": sorted(changes.recovered)}
+            "newly_failing": sorted(changes.newly_failing), "recovered": sorted(changes.recovered)}
 
 
 def _write_list(stream: TextIO, key: str, items: Any) -> None:

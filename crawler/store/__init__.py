@@ -1,0 +1,32 @@
+"""The store: every check of every link across runs, every snapshot found, and the runs themselves.
+
+``Store`` (crawler.store.base) is the interface a run uses; ``SqliteStore`` is
+the embedded implementation. The confirmation rule and the recheck policy are
+pure functions in crawler.store.history.
+"""
+
+from __future__ import annotations
+
+from crawler.store.base import LinkHistory, Run, RunRecord, Schedule, Store, StoredCheck, StoreError, StoreLocked
+from crawler.store.history import Change, LinkState, Outcome, change, history_of, is_due, next_check, standing
+from crawler.store.settings import HistorySettings, StoreSettings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from crawler.store.sqlite import SqliteStore, open_store
+
+
+def __getattr__(name: str) -> object:
+    # The SQLite side (sqlite3, threads) is imported only by the commands that
+    # open a store: crawler.config imports this package's settings at every start.
+    if name in ("SqliteStore", "open_store"):
+        from crawler.store import sqlite
+
+        return getattr(sqlite, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__all__ = [
+    "Change", "HistorySettings", "LinkHistory", "LinkState", "Outcome", "Run", "RunRecord", "Schedule",
+    "SqliteStore", "Store", "StoreError", "StoreLocked", "StoreSettings", "StoredCheck", "change",
+    "history_of", "is_due", "next_check", "open_store", "standing",
+]
