@@ -144,7 +144,8 @@ def run_bare(list_file: Path, args: argparse.Namespace, expected: Counter[str]) 
 
 
 def crawler_command(list_file: Path, config: Path, report: Path, args: argparse.Namespace) -> list[str]:
-    return ["audit", str(list_file), "--config", str(config), "--allow-private",
+    # --no-archive: the bare loop knows nothing of archives, and there is no Wayback Machine here.
+    return ["audit", str(list_file), "--config", str(config), "--allow-private", "--no-archive",
             "--max-concurrency", str(args.concurrency), "--max-per-host", str(args.per_host),
             "--format", "json", "--output", str(report), "--quiet"]
 
