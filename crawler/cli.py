@@ -258,7 +258,7 @@ def _inputs(args: argparse.Namespace, settings: Settings) -> tuple[list[str], di
         "max_file_bytes": settings.inputs.max_file_bytes,
         "encoding": None if encoding == "auto" else encoding,
     }
-    return list(args.inputs) or settings.default_inputs(), options
+    return list(getattr(args, "inputs", ())) or settings.default_inputs(), options
 
 
 def _read(args: argparse.Namespace, settings: Settings) -> Extraction | int:

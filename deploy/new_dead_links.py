@@ -3,7 +3,7 @@
 
     python deploy/new_dead_links.py reports/latest.json [--since 2026-11-22T03:17:00Z]
 
-Reads the JSON report `crawler run` writes: ``summary.newly_dead`` (how many
+Reads the JSON report `crawler run` writes: ``summary.history.newly_dead`` (how many
 links the confirmation rule called dead in this run and not in the last), and
 the links whose ``history.change`` is ``"newly_dead"``, to name them.
 
@@ -34,13 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         report = json.loads(args.report.read_text(encoding="utf-8"))
-        newly_dead = report["summary"]["newly_dead"]
+        newly_dead = report["summary"]["history"]["newly_dead"]
     except FileNotFoundError:
         return _fail(f"{args.report}: no report (did crawler run write one?)")
     except (OSError, ValueError) as exc:
         return _fail(f"{args.report}: cannot be read ({exc})")
     except (KeyError, TypeError):
-        return _fail(f"{args.report}: no summary.newly_dead (is it a `crawler run` report?)")
+        return _fail(f"{args.report}: no summary.history.newly_dead (is it a `crawler run` report?)")
     if args.since:
         # "finished", not "started": a run that resumes an interrupted one may
         # report the interrupted run's start.

@@ -23,7 +23,7 @@ def report(tmp_path: Path, newly_dead: int, finished: str = "2026-11-22T03:40:00
               "references": []}]
     path = tmp_path / "latest.json"
     path.write_text(json.dumps({"started": "2026-11-22T03:17:05+00:00", "finished": finished,
-                                "links": links[:newly_dead] + links[1:], "summary": {"newly_dead": newly_dead}}),
+                                "links": links[:newly_dead] + links[1:], "summary": {"history": {"newly_dead": newly_dead}}}),
                     encoding="utf-8")
     return path
 
@@ -59,7 +59,7 @@ def test_in_github_actions_they_are_annotations_and_a_step_summary(tmp_path):
     (lambda p: p / "missing.json", "no report"),
     (lambda p: (p / "bad.json").write_text("{", encoding="utf-8") and p / "bad.json", "cannot be read"),
     (lambda p: (p / "audit.json").write_text('{"summary": {}}', encoding="utf-8") and p / "audit.json",
-     "no summary.newly_dead"),
+     "no summary.history.newly_dead"),
 ])
 def test_a_report_it_cannot_trust_is_an_error_not_silence(tmp_path, make, message):
     done = alarm(str(make(tmp_path)))

@@ -247,7 +247,8 @@ def write(report: Report, stream: TextIO, *, describe: Callable[[str], str] | No
         _recovered(report, rows, stream)
         _hosts(report, stream)
     elif report.problems:
-        _problem_table(report, rows, stream, report.problems, "Problems")
+        stream.write("\n## Problems\n")
+        _problem_table(report, rows, stream, report.problems, f"{len(report.problems)} in the references")
     _all_links(report, rows, stream)
 
 
@@ -324,12 +325,17 @@ def _summary(report: Report, stream: TextIO) -> None:
                      "could be read another way or may be cut.\n")
 
 
+_COUNTED = {ProblemKind.TRUNCATED_URL: ("truncated URL", "truncated URLs"),
+            ProblemKind.MISSING_URL: ("reference without a URL", "references without a URL"),
+            ProblemKind.BAD_ACCESS_DATE: ("impossible access date", "impossible access dates"),
+            ProblemKind.MALFORMED_URL: ("malformed URL", "malformed URLs")}
+
+
 def _problems_summary(report: Report, stream: TextIO) -> None:
     if not report.problems:
         return
     counts = Counter(p.kind for p in report.problems)
-    parts = [f"{n} {_PROBLEMS[kind]}{'s' if n != 1 and not _PROBLEMS[kind].startswith('no ') else ''}"
-             for kind, n in counts.items()]
+    parts = [f"{n} {_COUNTED[kind][n != 1]}" for kind, n in counts.items()]
     stream.write(f"\nProblems in the references (counted apart from links): {', '.join(parts)}.\n")
 
 
