@@ -206,3 +206,16 @@ def test_the_challenge_scan_agrees_with_one_regex_over_the_lowered_start(pieces,
 
 def test_a_challenge_marker_past_the_scanned_start_is_not_read():
     assert not challenge_page(b"<html>" + b"x" * CHALLENGE_SCAN_BYTES + b"cf-chl-")
+
+
+_PATH_PIECES = ["/", "en", "EN", "ar", "zh", "-", "_", "hant", "419", "us", "index", "Home", "homepage", "main",
+                "start", "default", ".html", ".php", "articles", "5", "x", "ticles", "i", "d", "s"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_PATH_PIECES), max_size=6))
+def test_is_root_answers_as_the_front_page_pattern_alone(pieces):
+    from crawler.check.verdict import _ROOT_PATH_RE
+
+    path = "/" + "".join(pieces)
+    assert is_root("https://www.mofa.go.jp" + path) is bool(_ROOT_PATH_RE.fullmatch(path))
