@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -82,6 +83,22 @@ async def test_an_error_in_the_child_is_reported_as_such(tmp_path, monkeypatch):
     assert len(arrived) == 21
     assert isinstance(last, InputError)
     assert last.message.startswith("extraction failed after 21 items (ValueError: a bug in a rule)")
+
+
+async def test_an_item_that_cannot_cross_the_pipe_is_reported_not_hung_on(tmp_path, monkeypatch):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the fork start needs Linux")
+    monkeypatch.setattr(background, "_can_fork", lambda: True)
+
+    def unpicklable(inputs, **options):
+        yield from extract(inputs, **options)
+        yield lambda: None  # pickle refuses functions defined inline
+
+    monkeypatch.setattr(background, "extract", unpicklable)
+    path = reference_list(tmp_path / "refs.txt", 3)
+    *arrived, last = await asyncio.wait_for(collect(BackgroundExtraction([str(path)])), 30)
+    assert isinstance(last, InputError) and last.message.startswith("extraction failed after ")
+    assert "PicklingError" in last.message or "AttributeError" in last.message, last.message
 
 
 async def test_a_finished_child_exits_cleanly(tmp_path, start):

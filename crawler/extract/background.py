@@ -39,7 +39,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,12 +113,15 @@ def _produce(fd: int, inputs: Sequence[str], options: dict[str, Any], stdin: byt
     except BrokenPipeError:
         return 1  # the parent stopped reading: nothing to report to
     except BaseException as exc:  # a bug: tell the parent rather than die silently
-        try:
-            if batch:  # what was read before the error is still good
+        if batch:  # what was read before the error is still good, unless it is what failed
+            try:
                 _send(fd, (_ITEMS, batch))
                 sent += len(batch)
-            _send(fd, (_CRASH, sent, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
-        except OSError:
+            except Exception:  # noqa: BLE001 - the crash below says what matters
+                pass
+        try:
+            _send(fd, (_CRASH, sent, f"{type(exc).__name__}: {exc}"))
+        except Exception:  # noqa: BLE001 - the parent is gone, or cannot be told more
             pass
         return 1
 
@@ -275,7 +277,7 @@ class BackgroundExtraction:
                     await self._exited(_EXIT_WAIT)  # it exits right after: let it, rather than end it
                     return
                 else:  # _CRASH
-                    _, _, error, _ = message
+                    _, _, error = message
                     yield InputError(SOURCE, f"extraction failed after {received:,} items ({error}); "
                                              "the links read before were checked", fatal=False)
                     return
