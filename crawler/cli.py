@@ -37,6 +37,7 @@ from crawler.report import (
     Report,
     check_output,
     format_for,
+    replace_atomically,
     write_report,
     write_report_file,
 )
@@ -555,13 +556,8 @@ def _clock():  # noqa: ANN202 - a () -> datetime, or an exit code
 
 
 def _copy_atomically(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}")
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with source.open("rb") as original:
+        replace_atomically(target, lambda stream: shutil.copyfileobj(original, stream))
 
 
 def _fix(args: argparse.Namespace, settings: Settings) -> int:
@@ -603,7 +599,7 @@ def _fix(args: argparse.Namespace, settings: Settings) -> int:
     except FixError as exc:
         return _fail(f"{args.input}: {exc}")
     if target is not None:
-        _write_bytes(target, fixed.content)
+        replace_atomically(target, lambda stream: stream.write(fixed.content))
     else:
         sys.stdout.buffer.write(fixed.content)
         sys.stdout.flush()
@@ -633,20 +629,6 @@ def _fix_summary(report: Report, fixed: Any) -> str:
     if lost:
         parts.append(f"{lost} dead link{'' if lost == 1 else 's'} without an archived copy")
     return ", ".join(parts)
-
-
-def _write_bytes(path: Path, content: bytes) -> None:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(content)
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _exit_code(report: Report, fail_on: Sequence[str], *, quiet: bool = False) -> int:

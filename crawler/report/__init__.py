@@ -8,13 +8,14 @@ every format needs and the counts they share, so two formats never disagree.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from crawler import __version__
 from crawler.model import (
@@ -232,18 +233,30 @@ def write_report(report: Report, format: str, stream: TextIO) -> None:
 
 
 def write_report_file(report: Report, format: str, path: Path) -> None:
-    """Write atomically: a reader (or a crash) never sees half a report.
+    """Write atomically: a reader (or a crash) never sees half a report."""
+    def write(binary: BinaryIO) -> None:
+        text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+        write_report(report, format, text)
+        text.flush()
+        text.detach()
+
+    replace_atomically(path, write)
+
+
+def replace_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Replace ``path`` with what ``write`` writes, all at once or not at all.
 
     The file gets the mode a user's new file gets (the umask), or keeps the
-    mode of the file it replaces; a symlink keeps pointing at the report.
+    mode of the file it replaces; a symlink keeps pointing at the file, and
+    an interruption (SIGTERM included) leaves no temporary file behind.
     """
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, _mode_for(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            write_report(report, format, stream)
+        with os.fdopen(fd, "wb") as stream:
+            write(stream)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
