@@ -26,11 +26,29 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), Non
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f"), " ")
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that it encodes as UTF-8.
+
+    Some decoders (UTF-7, unicode_escape, a file name read with
+    surrogateescape) produce lone surrogates; a report holding one cannot be
+    written. A pair that happens to be split in two code points is joined.
+    """
+    if text.isascii() or not _SURROGATE_RE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def clean_text(text: str) -> str:
-    """Drop soft hyphens and zero-width characters; turn no-break spaces into spaces."""
+    """Drop soft hyphens and zero-width characters; turn no-break spaces into spaces.
+
+    The result is valid Unicode (see valid_unicode).
+    """
     if text.isascii():
         return text
-    return text.translate(_INVISIBLE).translate(_SPACES)
+    return valid_unicode(text.translate(_INVISIBLE).translate(_SPACES))
 
 
 class Kind(Enum):
