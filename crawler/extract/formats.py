@@ -37,7 +37,7 @@ def text_entries(lines: Iterable[str], source: str) -> Iterator[Entry]:
 
 _FENCE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
 _BLOCK_SYNTAX_RE = re.compile(r"[ \t]{0,3}(?:#{1,6}(?:[ \t]|$)|(?:[-*_][ \t]*){3,}$|=+[ \t]*$|<!--.*-->[ \t]*$)")
-_INLINE_CODE_RE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)")
+_BACKTICKS_RE = re.compile(r"`+")
 _MD_LINK_RE = re.compile(
     r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"
     r"\(\s*(<[^<>\n]*>|(?:[^()\s]|\((?:[^()\s]|\([^()\s]*\))*\))+)"
@@ -97,9 +97,45 @@ def markdown_lines(lines: Iterable[str]) -> Iterator[str]:
                                      for i, cell in enumerate(cells)) + " |"
         else:
             header = cells
-        line = _INLINE_CODE_RE.sub(lambda c: " " * len(c.group()), line)
+        line = blank_inline_code(line)
         line = _MD_LINK_RE.sub(_markdown_link, line)
         yield _MD_ESCAPE_RE.sub(r"\1", line)
+
+
+def blank_inline_code(line: str) -> str:
+    """``line`` with its code spans (`` `x` ``, ``` ``a`b`` ```) blanked to spaces.
+
+    A run of n backticks opens a span that the next run of exactly n closes;
+    with no such run it is literal. Each length's runs are visited once,
+    where a backtracking pattern took minutes on a line of growing runs.
+    """
+    if "`" not in line:
+        return line
+    runs = [(m.start(), m.end()) for m in _BACKTICKS_RE.finditer(line)]
+    by_length: dict[int, list[int]] = {}
+    for index, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(index)
+    cursor = dict.fromkeys(by_length, 0)  # per length: the first of its runs not yet passed
+    pieces: list[str] = []
+    done = 0
+    i = 0
+    while i < len(runs):
+        start, end = runs[i]
+        same = by_length[end - start]
+        k = cursor[end - start]
+        while k < len(same) and same[k] <= i:
+            k += 1
+        cursor[end - start] = k
+        if k == len(same):
+            i += 1  # never closed: literal backticks
+            continue
+        close = runs[same[k]][1]
+        pieces.append(line[done:start])
+        pieces.append(" " * (close - start))
+        done = close
+        i = same[k] + 1
+    pieces.append(line[done:])
+    return "".join(pieces)
 
 
 def markdown_entries(lines: Iterable[str], source: str) -> Iterator[Entry]:
@@ -251,7 +287,11 @@ def latex_text(text: str) -> str:
     return re.sub("\x00(\\d+)\x00", lambda m: urls[int(m.group(1))], text)
 
 
-_ENTRY_START_RE = re.compile(r"^[ \t]*@", re.MULTILINE)
+# A line that starts an entry. No value runs past one: an unclosed "{" costs
+# its own entry, where scanning on to the end of the file for each of 4,000
+# unclosed values made a file quadratic.
+_ENTRY_START_RE = re.compile(r"^[ \t]*@[ \t]*[A-Za-z]+[ \t]*[{(]", re.MULTILINE)
+_VALUE_SPECIAL_RE = re.compile(r'[\\{}"]')
 
 
 class _BibSyntaxError(ValueError):
@@ -266,9 +306,15 @@ class _BibParser:
         self.pos = 0
         self.macros = dict(_BIB_MONTHS)
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self._entry_starts = [m.start() for m in _ENTRY_START_RE.finditer(text)]
 
     def line_of(self, pos: int) -> int:
         return bisect.bisect_right(self._line_starts, pos)
+
+    def _limit(self, pos: int) -> int:
+        """Where the next entry starts after ``pos``: no value or comment runs past it."""
+        i = bisect.bisect_right(self._entry_starts, pos)
+        return self._entry_starts[i] if i < len(self._entry_starts) else len(self.text)
 
     def entries(self) -> Iterator[tuple[int, str, str, dict[str, str]] | tuple[int, str]]:
         text = self.text
@@ -311,8 +357,7 @@ class _BibParser:
             except _BibSyntaxError as exc:
                 yield (self.line_of(at), f"malformed BibTeX entry @{kind}: {exc}; skipped")
                 # Resume at the next entry that starts a line.
-                nxt = _ENTRY_START_RE.search(text, at + 1)
-                self.pos = nxt.start() if nxt else len(text)
+                self.pos = self._limit(at)
 
     def _skip_space(self) -> None:
         while self.pos < len(self.text) and (self.text[self.pos].isspace()):
@@ -325,11 +370,13 @@ class _BibParser:
         self.pos += 1
 
     def _skip_balanced(self, opener: str, closer: str) -> None:
-        depth = 1
-        while self.pos < len(self.text) and depth:
+        depth, limit = 1, self._limit(self.pos)
+        while self.pos < limit and depth:
             c = self.text[self.pos]
             depth += (c == opener) - (c == closer)
             self.pos += 1
+        if depth:
+            raise _BibSyntaxError(f"not closed with “{closer}” before the next entry")
 
     def _field(self) -> tuple[str, str]:
         m = re.compile(r"\s*([A-Za-z0-9_:.+\-]+)\s*=\s*").match(self.text, self.pos)
@@ -352,8 +399,12 @@ class _BibParser:
             raise _BibSyntaxError("value missing at end of file")
         c = text[start]
         if c in "{\"":
-            depth, i = 0, start
-            while i < len(text):
+            depth, i, limit = 0, start, self._limit(start)
+            while True:
+                special = _VALUE_SPECIAL_RE.search(text, i, limit)
+                if special is None:
+                    break
+                i = special.start()
                 ch = text[i]
                 if ch == "\\":
                     i += 2

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from crawler.extract.dates import DateMention, date_after, find_access_dates
 from crawler.extract.split import Entry
-from crawler.extract.urls import LABEL_RE, Found, UrlError, clean_text, find_labels, find_urls, normalise
+from crawler.extract.urls import LABEL_RE, Found, UrlError, clean_text, find_labels, find_urls, normalise, shorten
 from crawler.model import Citation, Problem, ProblemKind, Reference, _Picklable
 
 
@@ -50,7 +50,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     for index, item in enumerate(found):
         if item.truncated:
             problems.append(Problem(ProblemKind.TRUNCATED_URL, reference,
-                                    f"“{item.text}” is cut short with an ellipsis"))
+                                    f"“{shorten(item.text)}” is cut short with an ellipsis"))
             continue
         try:
             normalised = normalise(item.text, item.kind)

@@ -73,7 +73,7 @@ _START_RE = re.compile(
     | (?P<www>(?<![\w@./:%-])www\d{{0,3}}\.(?=[^\W_]))
     | (?P<doi>(?<![^\W_])doi\s*:?\s*(?=10\.\d{{4,9}}/(?:\S|[ \t]*\n[ \t]*\S)))
     | (?P<bare_doi>(?<![\w./:%-])(?=10\.\d{{4,9}}/(?:[^\s,;]|[ \t]*\n[ \t]*\S)))
-    | (?P<domain>(?<![\w@./:%-])(?-i:(?:{_LABEL}\.)+(?:{_GTLDS}))(?=/))
+    | (?P<domain>(?<![\w@./:%-])(?-i:(?:{_LABEL}\.){{1,126}}(?:{_GTLDS}))(?=/))
     | (?P<fragment>(?<![\w/.%:-])(?:
             [\w-]*\.?(?:php\d?|aspx?|jspx?|cgi|cfm|s?html?|pl|do)\?[\w.%\[\]-]+=
           | [\w-]+\?[\w.%-]+=[^\s&]*&[\w.%-]+=))
@@ -218,7 +218,7 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
         return SURE if not _WORD_SLASH_RE.fullmatch(rest) else None
     if not newline:
         return None
-    if re.search(r"(?i)(?:^|/)www\d{0,3}\.?$", url):
+    if _ends_in_bare_www(url):
         return SURE  # nothing of the host yet
     # A slug starts in lower case or with a digit ("ur-pub-61767", "екты_России").
     if not (rest[0].islower() or rest[0].isdigit()):
@@ -238,12 +238,30 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
     return None
 
 
+_SCHEME_PREFIX_RE = re.compile(r"(?i)(?:https?|ftp):/{1,3}")
+_BARE_WWW_RE = re.compile(r"(?i)www\d{0,3}\.?$")
+
+
 def _unfinished_host(url: str) -> bool:
-    m = re.match(r"(?i)(?:https?|ftp):/{1,3}([^/?#]*)$", url)
+    m = _SCHEME_PREFIX_RE.match(url)
+    # Only the end of the URL so far is looked at (a host is at most 253
+    # characters), so a URL wrapped over thousands of lines costs each line once.
+    if not m or len(url) - m.end() > 253:
+        return False
+    host = url[m.end():]
+    if any(c in host for c in "/?#"):
+        return False
+    return host.endswith(("-", ".")) or "." not in host
+
+
+def _ends_in_bare_www(url: str) -> bool:
+    """"…/www." or "www": a line break right after it leaves the host on the next line."""
+    tail = url[-9:]
+    m = _BARE_WWW_RE.search(tail)
     if not m:
         return False
-    host = m.group(1)
-    return host.endswith(("-", ".")) or "." not in host
+    at = len(url) - len(tail) + m.start()
+    return at == 0 or url[at - 1] == "/"
 
 
 def _cut_unclosed(text: str) -> str:
@@ -387,11 +405,56 @@ def _extend(text: str, start: int, body_start: int, kind: Kind) -> Found | None:
         cited = raw.rstrip(",;:!?'\"*’‘`»”")
     if not cited or kind is not Kind.FRAGMENT and len(cited.rstrip("/")) <= body_start - start:
         return None  # a scheme or "www." with nothing after it
-    alternatives = []
-    for at, hyphen in readings:
-        # "annual-\nreport.pdf" may be "annualreport.pdf"; "…-to\nur-pub" may end at "-to".
-        alternatives.append(cited[: at - 1] + cited[at:] if hyphen else _strip_trailing(cited[:at]))
-    return Found(start, end, cited, kind, truncated, tuple(alternatives))
+    return Found(start, end, cited, kind, truncated, _guessed_readings(cited, readings))
+
+
+# A checker tries each alternative before it calls a link dead: a few, not one
+# per wrapped line (a URL wrapped over 300 lines sent 301 requests to a host).
+MAX_ALTERNATIVES = 4
+
+
+def _guessed_readings(cited: str, readings: list[tuple[int, bool]]) -> tuple[str, ...]:
+    """The other readings of guessed joins, best first, at most MAX_ALTERNATIVES.
+
+    A hyphen at a line break may be the typesetter's ("annual-\nreport.pdf"
+    may be "annualreport.pdf"): without it is one character away, so those
+    come first, all of them dropped at once first when there are several (a
+    typesetter who hyphenates a URL does it at every break). A join before a
+    slug-like line may be wrong ("…-to\nur-pub" may end at "-to"): the last
+    such join is the likeliest mistake, since each earlier one would have
+    needed the prose after it to look like a URL too.
+    """
+    readings = [(at, hyphen) for at, hyphen in readings if 0 < at < len(cited)]
+    if not readings:
+        return ()
+    hyphens = [at for at, hyphen in readings if hyphen and cited[at - 1] == "-"]
+    cuts = [at for at, hyphen in readings if not hyphen]
+    found: list[str] = []
+
+    def without(positions: list[int]) -> str:
+        pieces, done = [], 0
+        for at in positions:
+            pieces.append(cited[done:at - 1])
+            done = at
+        pieces.append(cited[done:])
+        return "".join(pieces)
+
+    if len(hyphens) > 1:
+        found.append(without(hyphens))
+    for at in reversed(hyphens):
+        if len(found) >= MAX_ALTERNATIVES:
+            break
+        found.append(without([at]))
+    for at in reversed(cuts):
+        if len(found) >= MAX_ALTERNATIVES:
+            break
+        found.append(_strip_trailing(cited[:at]))
+    return tuple(dict.fromkeys(a for a in found if a and a != cited))[:MAX_ALTERNATIVES]
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """A cited text cut for a message: a problem's detail stays one readable line."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class UrlError(ValueError):
@@ -443,7 +506,7 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
     Raises UrlError when the citation cannot be checked as written.
     """
     if kind is Kind.FRAGMENT:
-        raise UrlError("truncated_url", f"“{text}” is part of a URL: it has no host")
+        raise UrlError("truncated_url", f"“{shorten(text)}” is part of a URL: it has no host")
     if kind is Kind.DOI:
         return Normalised(doi_url(re.sub(r"(?i)^doi\s*:?\s*", "", text)))
     wayback = _WAYBACK_RE.match(text)
@@ -481,10 +544,10 @@ def canonical_url(text: str) -> str:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise UrlError("malformed_url", f"“{text}” is not a valid URL ({exc})") from None
+        raise UrlError("malformed_url", f"“{shorten(text)}” is not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise UrlError("malformed_url", f"“{text}”: scheme {scheme}: is not checked")
+        raise UrlError("malformed_url", f"“{shorten(text)}”: scheme {scheme}: is not checked")
     host = _host(parts.hostname or "", text)
     netloc = host
     if parts.username is not None:
@@ -522,7 +585,7 @@ def _remove_dot_segments(path: str) -> str:
 def _host(host: str, text: str) -> str:
     host = host.rstrip(".")
     if not host:
-        raise UrlError("truncated_url", f"“{text}” has no host")
+        raise UrlError("truncated_url", f"“{shorten(text)}” has no host")
     if host.startswith("[") or ":" in host:
         return f"[{host.strip('[]')}]"  # IPv6, validated by urlsplit
     if not host.isascii():
@@ -532,10 +595,14 @@ def _host(host: str, text: str) -> str:
             else:  # pragma: no cover
                 host = host.encode("idna").decode("ascii")
         except (UnicodeError, ValueError) as exc:
-            raise UrlError("malformed_url", f"“{text}”: host is not a valid name ({exc})") from None
+            raise UrlError("malformed_url", f"“{shorten(text)}”: host is not a valid name ({exc})") from None
     host = host.lower()
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+        # Checked before the pattern, which needs memory in proportion to the
+        # labels it backtracks over: a 16 MB "www.www.…" took 1.5 GB.
+        raise UrlError("malformed_url", f"“{shorten(text)}”: the host name is longer than a host can be")
     if host == "localhost" or _IPV4_RE.fullmatch(host) or _HOST_RE.fullmatch(host):
         return host
     if "." not in host:
-        raise UrlError("truncated_url", f"“{text}”: host “{host}” is incomplete")
-    raise UrlError("malformed_url", f"“{text}”: “{host}” is not a valid host name")
+        raise UrlError("truncated_url", f"“{shorten(text)}”: host “{host}” is incomplete")
+    raise UrlError("malformed_url", f"“{shorten(text)}”: “{shorten(host)}” is not a valid host name")
