@@ -117,6 +117,10 @@ def find_labels(text: str) -> list[re.Match[str]]:
 
 # Characters that end a URL wherever they appear.
 _STOP = set("<>\"“”«»‘’{}|\\^`，。、；：（）【】《》「」．！？［］〔〕‹›")
+# Control characters and bidirectional overrides are never part of a URL; one
+# inside a token (an escape sequence, U+202E) ends it.
+_STOP |= {chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))} - set("\t\n\r")
+_STOP |= set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _OPENERS = {")": "(", "]": "["}
 # Characters that end a sentence rather than a URL.
 _TRAILING = ".,;:!?'\"*’‘`»”…#"
