@@ -178,3 +178,13 @@ def test_malformed_base_href_loses_only_the_relative_links(tmp_path):
     html = ('<html><head><base href="http://[/"></head><body><p><a href="x.html">x</a></p>'
             '<p>Plain https://www.example.org/plain</p></body></html>')
     assert links(tmp_path, "r.html", html) == [("https://www.example.org/plain", 1, None)]
+
+
+def test_html_ordered_list_items_carry_their_numbers(tmp_path):
+    html = ('<html><body><ol start="7"><li>Aso. https://www.example.org/a</li>'
+            '<li><p>Kono. https://www.example.org/b</p></li><li value="12">Abe. https://www.example.org/c</li></ol>'
+            '<ul><li>Hirose. https://www.example.org/d</li></ul></body></html>')
+    path = tmp_path / "r.html"
+    path.write_text(html, encoding="utf-8")
+    numbers = [link.citations[0].reference.number for link in extract_all([str(path)]).links]
+    assert numbers == [7, 8, 12, None]

@@ -155,6 +155,7 @@ _CHECKED_SCHEMES = ("http://", "https://", "ftp://", "doi:")
 @dataclass
 class _Segment:
     line: int | None = None
+    number: int | None = None  # of the <ol> item it begins
     text: list[str] = field(default_factory=list)
     scan: list[str] = field(default_factory=list)
 
@@ -183,8 +184,12 @@ def html_entries(content: bytes | str, source: str) -> Iterator[Entry]:
         text = clean_text("".join(segment.text))
         if text.strip():
             entries.append(Entry(source, segment.line or 1, " ".join(text.split()),
-                                 clean_text("".join(segment.scan))))
-        segment = _Segment()
+                                 clean_text("".join(segment.scan)), segment.number))
+            segment = _Segment()
+        else:  # "<li><p>…": the item's number goes to its first text
+            segment = _Segment(number=segment.number)
+
+    counters: dict[int, int] = {}  # id of an <ol> → the number of its next item
 
     # An explicit stack, not recursion: an input of 1,000 nested <div>s is
     # 11 KB, and a recursive walk dies on it.
@@ -219,10 +224,21 @@ def html_entries(content: bytes | str, source: str) -> Iterator[Entry]:
         else:
             if name in _BLOCKS:
                 flush()
+            if name == "ol":
+                counters[id(child)] = _integer(child.get("start"), 1)
+            elif name == "li" and id(node) in counters:
+                number = _integer(child.get("value"), counters[id(node)])
+                counters[id(node)] = number + 1
+                segment.number = number
             stack.append((child, iter(child.children), name in _BLOCKS))
 
     flush()
     yield from entries
+
+
+def _integer(value: object, default: int) -> int:
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else default
 
 
 def _absolute(href: str, base: str) -> str | None:

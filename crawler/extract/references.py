@@ -9,7 +9,17 @@ from dataclasses import dataclass
 
 from crawler.extract.dates import DateMention, date_after, find_access_dates
 from crawler.extract.split import Entry
-from crawler.extract.urls import LABEL_RE, Found, UrlError, clean_text, find_labels, find_urls, normalise, shorten
+from crawler.extract.urls import (
+    LABEL_RE,
+    Found,
+    UrlError,
+    clean_text,
+    find_labels,
+    find_urls,
+    known_prefix,
+    normalise,
+    shorten,
+)
 from crawler.model import Citation, Problem, ProblemKind, Reference, _Picklable
 
 
@@ -27,7 +37,7 @@ def display_text(text: str) -> str:
 
 
 def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
-    reference = Reference(entry.source, entry.line, display_text(clean_text(entry.text)))
+    reference = Reference(entry.source, entry.line, display_text(clean_text(entry.text)), entry.number)
     scan = clean_text(entry.scan)
     labels = [m.end() for m in find_labels(scan)]
     found = find_urls(scan, labels)
@@ -50,7 +60,8 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     for index, item in enumerate(found):
         if item.truncated:
             problems.append(Problem(ProblemKind.TRUNCATED_URL, reference,
-                                    f"“{shorten(item.text)}” is cut short with an ellipsis"))
+                                    f"“{shorten(item.text)}” is cut short with an ellipsis",
+                                    known_prefix(item.text, item.kind)))
             continue
         try:
             normalised = normalise(item.text, item.kind)
@@ -71,6 +82,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
             accessed=mention.date if mention else None,
             known_snapshot=normalised.known_snapshot,
             alternatives=alternatives,
+            uncertain=item.uncertain,
         ))
     for mention in mentions:
         if mention.error:

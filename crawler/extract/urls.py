@@ -142,7 +142,10 @@ class Found:
     text: str  # as written, with line breaks and inserted spaces bridged
     kind: Kind
     truncated: bool = False  # cut with an ellipsis
-    alternatives: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()  # other readings, best first
+    # The reading rests on a guess (a join at a break, a hyphen that may be the
+    # typesetter's): if every reading fails, that proves nothing.
+    uncertain: bool = False
 
 
 _RUN_RE = re.compile(r"[^\s" + re.escape("".join(_STOP)) + r"]*")
@@ -409,7 +412,7 @@ def _extend(text: str, start: int, body_start: int, kind: Kind) -> Found | None:
         cited = raw.rstrip(",;:!?'\"*’‘`»”")
     if not cited or kind is not Kind.FRAGMENT and len(cited.rstrip("/")) <= body_start - start:
         return None  # a scheme or "www." with nothing after it
-    return Found(start, end, cited, kind, truncated, _guessed_readings(cited, readings))
+    return Found(start, end, cited, kind, truncated, _guessed_readings(cited, readings), bool(readings))
 
 
 # A checker tries each alternative before it calls a link dead: a few, not one
@@ -498,6 +501,29 @@ def _pct(text: str, safe: str) -> str:
     if _PLAIN_RE.fullmatch(text) and ("?" not in text or "?" in safe) and ("[" not in text or "[" in safe):
         return text  # nothing to encode: the common case, without quote()'s work
     return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", text), safe=safe)
+
+
+def known_prefix(text: str, kind: Kind = Kind.URL) -> str | None:
+    """For a URL cut with an ellipsis, the normalised URL before the cut, when its host is whole.
+
+    "https://example.org/long-art..." gives "https://example.org/long-art",
+    which an archive can be searched by as a prefix; a cut inside the host
+    ("https://www.brook…") gives None.
+    """
+    cut = _ELLIPSIS_RE.search(text)
+    before = _strip_trailing(text[:cut.start()] if cut else text)
+    if kind is Kind.FRAGMENT or not before:
+        return None
+    if kind is Kind.DOI:
+        doi = re.sub(r"(?i)^doi\s*:?\s*", "", before)
+        return doi_url(doi) if re.fullmatch(r"10\.\d{4,9}/\S+", doi) else None
+    rest = re.sub(r"(?i)^(?:https?|ftp)(?::/{1,3}|//)", "", before)
+    if not re.search(r"[/?]", rest):
+        return None  # the cut is in the host, or right after it
+    try:
+        return normalise(before, kind).url
+    except UrlError:
+        return None
 
 
 def doi_url(doi: str) -> str:
