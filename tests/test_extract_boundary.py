@@ -92,3 +92,29 @@ def test_a_file_name_that_is_not_utf8_is_shown_with_escapes(tmp_path):
     source = link.citations[0].reference.source
     assert source.endswith("list-\\xff.txt")
     source.encode("utf-8")
+
+
+def test_a_file_named_twice_is_read_once(tmp_path):
+    path = tmp_path / "refs.txt"
+    path.write_text(GOOD, encoding="utf-8")
+    extraction = extract_all([str(path), str(path), str(tmp_path / "." / "refs.txt")])
+    assert extraction.references == 1
+    assert len(extraction.links[0].citations) == 1
+
+
+def test_a_file_reached_through_its_directory_and_by_name_is_read_once(tmp_path):
+    (tmp_path / "lists").mkdir()
+    path = tmp_path / "lists" / "refs.txt"
+    path.write_text(GOOD, encoding="utf-8")
+    (tmp_path / "lists" / "other.txt").write_text("Kono, T. https://www.example.org/other\n", encoding="utf-8")
+    extraction = extract_all([str(path), str(tmp_path / "lists")])
+    assert extraction.references == 2
+    assert [link.citations[0].reference.source for link in extraction.links] == [
+        str(path), str(tmp_path / "lists" / "other.txt")]
+
+
+def test_a_symbolic_link_to_a_file_already_read_is_not_read_again(tmp_path):
+    path = tmp_path / "refs.txt"
+    path.write_text(GOOD, encoding="utf-8")
+    (tmp_path / "alias.txt").symlink_to(path)
+    assert extract_all([str(tmp_path)]).references == 1

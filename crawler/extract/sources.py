@@ -56,13 +56,34 @@ class Document:
 
 
 def find_documents(inputs: Sequence[str], extensions: Iterable[str]) -> Iterator[Document | InputError]:
-    """Expand the command line's inputs into documents, directories recursively and in a stable order."""
+    """Expand the command line's inputs into documents, directories recursively and in a stable order.
+
+    Each file is read once, under the name it was first reached by, however
+    often it is named or reached again (a directory and a file in it, a link).
+    """
     wanted = {e.lower() for e in extensions}
+    seen: set[tuple[int, int] | str] = set()
     for given in inputs:
         try:
-            yield from _documents(given, wanted)
+            for item in _documents(given, wanted):
+                if isinstance(item, Document):
+                    identity = _identity(item)
+                    if identity in seen:
+                        continue
+                    seen.add(identity)
+                yield item
         except (OSError, ValueError) as exc:  # an unreadable directory, a name the OS refuses
             yield InputError(shown(given), f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+
+
+def _identity(document: Document) -> tuple[int, int] | str:
+    if document.path is None:
+        return STDIN
+    try:
+        status = document.path.stat()
+    except OSError:
+        return os.path.abspath(document.path)  # reading it will say what is wrong
+    return (status.st_dev, status.st_ino)
 
 
 def _documents(given: str, wanted: set[str]) -> Iterator[Document | InputError]:
