@@ -12,8 +12,10 @@ from crawler.extract.split import Entry
 from crawler.extract.urls import (
     LABEL_RE,
     Found,
+    Kind,
     UrlError,
     clean_text,
+    find_bare_hosts,
     find_labels,
     find_urls,
     known_prefix,
@@ -43,6 +45,13 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     found = find_urls(scan, labels)
     masked = _mask(scan, found)
     mentions = find_access_dates(masked, today=today)
+    if (labels or mentions) and not found:
+        # A host cited alone is the source only when nothing else is: "Medium.com.
+        # Retrieved …, from https://medium.com/@ev/…" names the site of its URL.
+        hosts = find_bare_hosts(scan, labels, [m.start for m in mentions], found)
+        if hosts:
+            found = sorted(found + hosts, key=lambda item: item.start)
+            masked = _mask(scan, found)
     label_ends = set(labels)
     covered = {i for m in mentions for i in range(m.start, m.end)} if labels else set()
     for item in found:
@@ -64,7 +73,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
                                     known_prefix(item.text, item.kind)))
             continue
         try:
-            normalised = normalise(item.text, item.kind)
+            normalised = normalise(item.url_text, item.kind)
         except UrlError as exc:
             problems.append(Problem(ProblemKind(exc.kind), reference, exc.detail))
             continue
@@ -73,7 +82,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
         seen.add(normalised.url)
         mention = _mention_for(masked, found, index, mentions, starts)
         alternatives = tuple(
-            alt for alt in (_safe_normalise(a) for a in item.alternatives) if alt and alt != normalised.url
+            alt for alt in (_safe_normalise(a, item.kind) for a in item.alternatives) if alt and alt != normalised.url
         )
         citations.append(Citation(
             reference=reference,
@@ -102,9 +111,9 @@ def _missing_detail(text: str, labels: list[int], mentions: list[DateMention]) -
     return f"gives an access date (“{display_text(text[mentions[0].start:mentions[0].end])}”) but no URL"
 
 
-def _safe_normalise(text: str) -> str | None:
+def _safe_normalise(text: str, kind: Kind = Kind.URL) -> str | None:
     try:
-        return normalise(text).url
+        return normalise(text, kind).url
     except UrlError:
         return None
 
