@@ -221,5 +221,5 @@ def _url_runs_on(previous: str, line: str) -> bool:
     # line break and the next line's first token. A URL found across it runs on.
     tail = previous[-300:]
     seam = len(tail)
-    joint = tail + "\n" + line.split(None, 1)[0]
+    joint = tail + "\n" + line[:300]  # more than the first token: what follows it matters too
     return any(item.start < seam < item.end for item in find_urls(joint))

@@ -100,13 +100,14 @@ LABEL_RE = re.compile(
       | \[en\s+ligne\]
       | en\s+ligne\s*:
       | link\s*:
+      | dostupn[éýá]\s+(?:z|na|online)
     )(?![^\W\d_])\s*:?""",
     re.IGNORECASE | re.VERBOSE,
 )
 
 # Every LABEL_RE alternative contains one of these; a cheap test before the regex.
 _LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно", "disponible", "disponível", "verfügbar",
-                "abrufbar", "online", "ligne", "link", "recuperado", "obtenido", "extraído")
+                "abrufbar", "online", "ligne", "link", "recuperado", "obtenido", "extraído", "dostupn")
 
 
 def find_labels(text: str) -> list[re.Match[str]]:
@@ -212,7 +213,7 @@ SPACED = "spaced"
 LOST_HYPHEN = "lost_hyphen"
 
 
-def continues(url: str, gap: str, token: str, *, doi: bool = False) -> str | None:
+def continues(url: str, gap: str, token: str, *, doi: bool = False, after: str = "") -> str | None:
     """Whether ``token``, after whitespace ``gap``, is the rest of ``url``: SURE, a guess kind, or None.
 
     PDF copy-paste breaks URLs at line ends and sometimes inserts a space
@@ -221,8 +222,10 @@ def continues(url: str, gap: str, token: str, *, doi: bool = False) -> str | Non
     syntax, inside a host that cannot end there, or inside a DOI before more
     DOI; a line break also before a slug ("ur-pub-61767"), which is a guess
     because a URL may also simply end at the line's end. ``doi`` says the
-    URL is a DOI (also when it does not say "doi.org" itself).
+    URL is a DOI (also when it does not say "doi.org" itself); ``after`` is
+    the text right after ``token`` (a few characters; "" at the end).
     """
+    line_end = after.lstrip(" \t")[:1] in ("\n", "")
     if not url or not token:
         return None
     newline = "\n" in gap
@@ -233,7 +236,7 @@ def continues(url: str, gap: str, token: str, *, doi: bool = False) -> str | Non
     if newline and len(token) > 1 and token[0] == "." and token[1].isalnum() and url[-1].isalnum():
         return SURE  # "…/asp.2017" + ".0028": no line of prose starts with a full stop
     if doi or _DOI_RESOLVER_RE.match(url):
-        join = _doi_continues(url, newline, token)
+        join = _doi_continues(url, newline, token, line_end)
         if join is not None:
             return join
     if url[-1] in ",;:!?)]'\"":
@@ -251,6 +254,9 @@ def continues(url: str, gap: str, token: str, *, doi: bool = False) -> str | Non
             return SURE  # "https://nyu" + "press.org/…"
         if "." in host and not is_tld(host.rsplit(".", 1)[1]) and _valid_host(joined):
             return GUESS  # "www.bookse llers.com/…": "www.bookse" is no host, "www.booksellers.com" is
+    if newline and url[-1] == "/" and _CAPITALISED_SEGMENT_RE.fullmatch(_strip_trailing(token)) and (
+            line_end or after.startswith((" (", " ["))) and token.lower() not in _PROSE_WORDS:
+        return GUESS  # "…/compound/" + "Aspirin (accessed …)": a path segment may be capitalised
     join = _continues(url, newline, gap, token)
     # "annual-\nreport.pdf": the hyphen may be the typesetter's.
     return GUESS if join == SURE and newline and url.endswith("-") else join
@@ -292,6 +298,10 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
     return None
 
 
+_CAPITALISED_SEGMENT_RE = re.compile(r"[A-Z][A-Za-z0-9_-]+")
+_PROSE_WORDS = frozenset("""a an and the in on at for of to from by with see also accessed retrieved available
+    online url last viewed visited cited consulted downloaded checked accessed: retrieved: available: note notes
+    pdf html web website internet""".split())
 _SPACED_SLUG_RE = re.compile(r"-[^\W_]+(?:[-_][^\W_]+)++(?:\.[A-Za-z0-9]{1,5})?/?")
 _DOI_RESOLVER_RE = re.compile(r"(?i)(?:https?://)?(?:dx\.|www\.)?doi\.org/")
 _DOI_PREFIX_RE = re.compile(r"(?i)(?:doi\s*:?\s*|(?:https?://)?(?:dx\.|www\.)?doi\.org/)?(10\.\d{4,9}/)?")
@@ -299,7 +309,7 @@ _DOI_TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._;()/:<>\[\]+-]*")
 _LOST_HYPHEN_RE = re.compile(r"\d[A-Za-z0-9]*\.[A-Za-z0-9._()-]*[A-Za-z][A-Za-z0-9._()-]*")
 
 
-def _doi_continues(url: str, newline: bool, token: str) -> str | None:
+def _doi_continues(url: str, newline: bool, token: str, line_end: bool) -> str | None:
     """The DOI rules: a DOI never ends in "-", "/" or ":", and its suffix is never empty."""
     prefix = _DOI_PREFIX_RE.match(url)
     rest = _strip_trailing(token)
@@ -311,17 +321,28 @@ def _doi_continues(url: str, newline: bool, token: str) -> str | None:
         if prefix.group(1) is None:
             return SURE if bare_doi else None
         return SURE if not bare_doi and not looks_like_date(rest) else None
-    if prefix.group(1) is None or bare_doi or looks_like_date(rest) or _START_RE.match(token):
+    if prefix.group(1) is None or bare_doi or _START_RE.match(token):
         return None
     last = url[-1]
     if last in "-/:(":
-        return SURE  # "…/S0301- 4215(03)00123-4", "…125: 3(212)": a DOI does not end there
+        # "…/S0301- 4215(03)00123-4", "…125: 3(212)", "…s12913-018-\n3267-1": a DOI
+        # does not end there; at a line end the hyphen may be the typesetter's.
+        return GUESS if newline and last == "-" else SURE
+    if looks_like_date(rest) or _YEAR_RE.fullmatch(rest):
+        return None  # "doi:10.1000/182. 2019.": the year of the reference
+    if rest.isdigit() and len(rest) < 5 and not (newline and line_end):
+        return None  # "…/2010RG000345." + "21 James Hansen…": the next footnote's number
     if last == ".":
-        # "…/j. envsci.2011.04.007" (a year after a DOI's full stop is not more DOI)
-        return GUESS if not rest.isdigit() and any(c.isalpha() for c in rest) else None
-    if last.isalnum() and not newline and _LOST_HYPHEN_RE.fullmatch(rest):
+        # "…/j. envsci.2011.04.007", "…PESGM40551. 2019.8973456", "…TPWRS.2020.\n2971234"
+        return GUESS
+    if last.isalnum() and newline:
+        return GUESS  # "…/jacs.9b1" + "1234.": PDFs break DOIs anywhere
+    if last.isalnum() and _LOST_HYPHEN_RE.fullmatch(rest):
         return LOST_HYPHEN  # "IUCN.UK.2015 2.RLTS.T22689999A93869999.en"
     return None
+
+
+_YEAR_RE = re.compile(r"(?:1[89]|20)\d\d[a-z]?")
 
 
 _HOST_PART_RE = re.compile(r"[^\W_](?:[\w.-]{0,251}[^\W_])?")
@@ -562,7 +583,8 @@ def _extend(text: str, start: int, body_start: int, kind: Kind, literal: str | N
         if token_start == end or token_start >= len(text):
             break
         token_end = _body_end(text, token_start)
-        join = continues(raw, gap.group(), text[token_start:token_end], doi=doi)
+        join = continues(raw, gap.group(), text[token_start:token_end], doi=doi,
+                         after=text[token_end:token_end + 3])
         if join is None:
             break
         if join == GUESS:
