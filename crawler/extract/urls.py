@@ -596,10 +596,9 @@ def _extend(text: str, start: int, body_start: int, kind: Kind, literal: str | N
         end = token_end
     written = "".join(literal[a:b] for a, b in spans) if literal is not None else raw
     # "http: //people.example.cn/…": the space is the copy's.
-    if kind is Kind.URL and raw[4:6] in (": ", "s:") and _SCHEME_SPACE_RE.match(raw):
-        shift = 1
+    if kind is Kind.URL and _SCHEME_SPACE_RE.match(raw):
         raw, written = _SCHEME_SPACE_RE.sub(r"\1", raw, count=1), _SCHEME_SPACE_RE.sub(r"\1", written, count=1)
-        readings = [(at - shift, how) for at, how in readings]
+        readings = [(at - 1, how) for at, how in readings]
     cited = _strip_trailing(_cut_unclosed(raw))
     truncated = bool(_ELLIPSIS_RE.search(raw[max(len(cited) - 1, 0):])) or bool(
         re.search(r"/(?:\.{3}|…)(?:/|$)", cited)
@@ -650,11 +649,11 @@ def _spaced_file_name(text: str, end: int, cited: str) -> str | None:
     Taken when the URL's last path segment has no extension and, within a few
     space-separated words, one ends in a file extension.
     """
+    scheme = cited.find("//")
+    path = cited.find("/", scheme + 2 if scheme >= 0 else 0)
     slash = cited.rfind("/")
-    if slash < 0 or "?" in cited or "=" in cited or _EXTENSION_RE.search(cited) or slash == len(cited) - 1:
-        return None
-    if "//" in cited and cited.find("/", cited.find("//") + 2) in (-1, slash) and slash < cited.find("//") + 2:
-        return None
+    if path < 0 or slash == len(cited) - 1 or "?" in cited or "=" in cited or _EXTENSION_RE.search(cited):
+        return None  # no path, or a last segment that is a directory, a query or a file already
     if text[end:end + 1] != " ":
         return None
     words: list[str] = []
