@@ -147,3 +147,44 @@ def test_stdin_format_is_sniffed():
 
     extraction = extract_all(["-"], stdin=io.BytesIO(BIB.encode()), today=TODAY)
     assert len(extraction.links) == 3
+
+
+# --- Hostile HTML
+
+def test_deeply_nested_html_is_walked_without_recursion(tmp_path):
+    html = "<html><body>" + "<div>" * 1000 + "http://www.example.org/deep" + "</div>" * 1000 + "</body></html>"
+    assert len(html) < 12_000  # the 11 KB file that stopped a recursive walk
+    assert links(tmp_path, "r.html", html) == [("http://www.example.org/deep", 1, None)]
+
+
+def test_utf7_lone_surrogate_leaves_extraction_as_a_replacement_character(tmp_path):
+    html = b'<html><head><meta charset="utf-7"></head><body><p>Title +2AA- http://www.example.org/a</p></body></html>'
+    path = tmp_path / "r.html"
+    path.write_bytes(html)
+    [link] = extract_all([str(path)]).links
+    text = link.citations[0].reference.text
+    assert text == "Title \ufffd http://www.example.org/a"
+    text.encode("utf-8")  # a report can hold it
+
+
+def test_unicode_escape_encoding_cannot_smuggle_a_surrogate(tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_bytes(b"Report \\ud800 http://www.example.org/b\n")
+    [link] = extract_all([str(path)], encoding="unicode_escape").links
+    assert "\ufffd" in link.citations[0].reference.text
+
+
+def test_malformed_base_href_loses_only_the_relative_links(tmp_path):
+    html = ('<html><head><base href="http://[/"></head><body><p><a href="x.html">x</a></p>'
+            '<p>Plain https://www.example.org/plain</p></body></html>')
+    assert links(tmp_path, "r.html", html) == [("https://www.example.org/plain", 1, None)]
+
+
+def test_html_ordered_list_items_carry_their_numbers(tmp_path):
+    html = ('<html><body><ol start="7"><li>Aso. https://www.example.org/a</li>'
+            '<li><p>Kono. https://www.example.org/b</p></li><li value="12">Abe. https://www.example.org/c</li></ol>'
+            '<ul><li>Hirose. https://www.example.org/d</li></ul></body></html>')
+    path = tmp_path / "r.html"
+    path.write_text(html, encoding="utf-8")
+    numbers = [link.citations[0].reference.number for link in extract_all([str(path)]).links]
+    assert numbers == [7, 8, 12, None]

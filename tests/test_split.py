@@ -109,3 +109,26 @@ def test_apa_date_wrapped_from_its_author_or_title_continues():
     text = ("Ministry of Foreign Affairs of the Republic of Uzbekistan.\n(2020). Foreign policy priorities.\n"
             "Radio Free Europe/Radio Liberty. (2022, January 6).\nKazakh president says terrorists trained abroad.")
     assert [line for line, _ in entries(text)] == [1, 3]
+
+
+def test_each_numbered_entry_carries_its_number():
+    text = "1. Aso, T. Speech.\n2) Kono, T. Article.\n[3] Abe, S. Speech.\n- Hirose, T. Diplomacy."
+    assert [e.number for e in split_entries(text.split("\n"), "t.txt")] == [1, 2, 3, None]
+
+
+def test_numbers_of_any_length_start_references():
+    lines = [f"{n}. Author{n}, A. Title. https://www.example.org/ref/{n}" for n in range(1, 1003)]
+    found = list(split_entries(lines, "t.txt"))
+    assert len(found) == 1002
+    assert [e.number for e in found[-3:]] == [1000, 1001, 1002]
+    assert found[-1].line == 1002 and found[-1].text.endswith("/ref/1002")
+
+
+def test_five_digit_bracket_numbers_start_references():
+    lines = ["[19999] Aso, T. Speech.", "[20000] Kono, T. Article."]
+    assert [e.number for e in split_entries(lines, "t.txt")] == [19999, 20000]
+
+
+def test_a_wrapped_line_starting_with_a_year_starts_no_list():
+    text = "Wilson Center. “Telegram.” Accessed May 5,\n    2019. https://digitalarchive.wilsoncenter.org/document/116178."
+    assert [(e.line, e.number) for e in split_entries(text.split("\n"), "t.txt")] == [(1, None)]

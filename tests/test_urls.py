@@ -167,3 +167,42 @@ def test_found_spans_point_into_the_text():
 ], ids=["query after ?", "line starting with a dot", "doi at a line end"])
 def test_more_pdf_line_breaks(text, expected):
     assert urls(text) == [expected]
+
+
+def test_a_thousand_and_two_item_list_gives_each_reference_its_own_url(tmp_path):
+    from crawler.extract import extract_all
+
+    path = tmp_path / "long.txt"
+    path.write_text("".join(f"{n}. Author{n}, A. Title. https://www.example.org/ref/{n}\n" for n in range(1, 1003)),
+                    encoding="utf-8")
+    links = extract_all([str(path)]).links
+    assert len(links) == 1002
+    assert [(link.url, link.citations[0].reference.number) for link in links[-2:]] == [
+        ("https://www.example.org/ref/1001", 1001), ("https://www.example.org/ref/1002", 1002)]
+
+
+@pytest.mark.parametrize(("text", "prefix"), [
+    ("https://example.org/long-art...", "https://example.org/long-art"),
+    ("https://www.brookings.edu/research/the-shanghai-coop…", "https://www.brookings.edu/research/the-shanghai-coop"),
+    ("www.mofa.go.jp/policy/.../chapter2/centralasia.html", "http://www.mofa.go.jp/policy/"),
+    ("https://www.brook…", None),  # cut inside the host: nothing to search by
+    ("Available at: php?option=com_content&id=31...", None),  # no host at all
+], ids=lambda v: str(v)[:40])
+def test_truncated_url_gives_the_known_prefix(text, prefix):
+    [problem] = read_entry(Entry("t.txt", 1, text), today=TODAY).problems
+    assert problem.kind.value == "truncated_url"
+    assert problem.url == prefix
+
+
+def test_a_guessed_join_is_uncertain_and_a_sure_one_is_not():
+    [guess] = read_entry(Entry("t.txt", 1, "https://www.osce.org/files/annual-\nreport.pdf")).citations
+    [sure] = read_entry(Entry("t.txt", 1, "https://www.mofa.go.jp/region/eu\nrope/speech0606.html")).citations
+    [plain] = read_entry(Entry("t.txt", 1, "https://www.mofa.go.jp/region/europe/speech0606.html")).citations
+    assert (guess.uncertain, sure.uncertain, plain.uncertain) == (True, False, False)
+
+
+def test_link_takes_the_uncertain_flag_of_its_citation():
+    from crawler.model import Link
+
+    [citation] = read_entry(Entry("t.txt", 1, "https://www.osce.org/files/annual-\nreport.pdf")).citations
+    assert Link.from_citation(citation).uncertain

@@ -83,6 +83,8 @@ _KEYWORD = r"""
   | (?:date\s+(?:of\s+)?)?access(?:\s+date)?
   | (?:last\s+)?(?:viewed|visited|consulted|retrieved|downloaded|checked)(?:\s+on)?
   | cited
+  | cit\.(?=\s*\d)
+  | citováno(?:\s+dne)?
   | (?:page\s+)?consult[ée]e?s?(?:\s+le)?
   | date\s+de\s+consultation
   | (?:zuletzt\s+)?(?:abgerufen|aufgerufen|zugegriffen|eingesehen)(?:\s+am)?
@@ -203,7 +205,7 @@ def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate |
 _KEYWORD_STEMS = ("ssed", "esed", "csed", "acces", "acess", "viewed", "visited", "consult", "retrieved",
                   "downloaded", "checked", "cited", "abgerufen", "aufgerufen", "zugegriffen", "eingesehen",
                   "zugriff", "дата", "обращени", "fecha", "accedido", "data", "recuperad", "閲覧", "アクセス", "参照",
-                  "日期", "时间", "/ol")
+                  "日期", "时间", "/ol", "cit.", "citováno")
 
 
 _SOFT_BREAK_RE = re.compile(r"(?<=[^\W\d_])-\n[ \t]*(?=[^\W\d_])")

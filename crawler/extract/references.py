@@ -9,7 +9,19 @@ from dataclasses import dataclass
 
 from crawler.extract.dates import DateMention, date_after, find_access_dates
 from crawler.extract.split import Entry
-from crawler.extract.urls import LABEL_RE, Found, UrlError, clean_text, find_labels, find_urls, normalise
+from crawler.extract.urls import (
+    LABEL_RE,
+    Found,
+    Kind,
+    UrlError,
+    clean_text,
+    find_bare_hosts,
+    find_labels,
+    find_urls,
+    known_prefix,
+    normalise,
+    shorten,
+)
 from crawler.model import Citation, Problem, ProblemKind, Reference, _Picklable
 
 
@@ -27,12 +39,19 @@ def display_text(text: str) -> str:
 
 
 def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
-    reference = Reference(entry.source, entry.line, display_text(clean_text(entry.text)))
+    reference = Reference(entry.source, entry.line, display_text(clean_text(entry.text)), entry.number)
     scan = clean_text(entry.scan)
     labels = [m.end() for m in find_labels(scan)]
     found = find_urls(scan, labels)
     masked = _mask(scan, found)
     mentions = find_access_dates(masked, today=today)
+    if (labels or mentions) and not found:
+        # A host cited alone is the source only when nothing else is: "Medium.com.
+        # Retrieved …, from https://medium.com/@ev/…" names the site of its URL.
+        hosts = find_bare_hosts(scan, labels, [m.start for m in mentions], found)
+        if hosts:
+            found = sorted(found + hosts, key=lambda item: item.start)
+            masked = _mask(scan, found)
     label_ends = set(labels)
     covered = {i for m in mentions for i in range(m.start, m.end)} if labels else set()
     for item in found:
@@ -50,10 +69,11 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     for index, item in enumerate(found):
         if item.truncated:
             problems.append(Problem(ProblemKind.TRUNCATED_URL, reference,
-                                    f"“{item.text}” is cut short with an ellipsis"))
+                                    f"“{shorten(item.text)}” is cut short with an ellipsis",
+                                    known_prefix(item.text, item.kind)))
             continue
         try:
-            normalised = normalise(item.text, item.kind)
+            normalised = normalise(item.url_text, item.kind)
         except UrlError as exc:
             problems.append(Problem(ProblemKind(exc.kind), reference, exc.detail))
             continue
@@ -62,7 +82,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
         seen.add(normalised.url)
         mention = _mention_for(masked, found, index, mentions, starts)
         alternatives = tuple(
-            alt for alt in (_safe_normalise(a) for a in item.alternatives) if alt and alt != normalised.url
+            alt for alt in (_safe_normalise(a, item.kind) for a in item.alternatives) if alt and alt != normalised.url
         )
         citations.append(Citation(
             reference=reference,
@@ -71,6 +91,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
             accessed=mention.date if mention else None,
             known_snapshot=normalised.known_snapshot,
             alternatives=alternatives,
+            uncertain=item.uncertain,
         ))
     for mention in mentions:
         if mention.error:
@@ -90,9 +111,9 @@ def _missing_detail(text: str, labels: list[int], mentions: list[DateMention]) -
     return f"gives an access date (“{display_text(text[mentions[0].start:mentions[0].end])}”) but no URL"
 
 
-def _safe_normalise(text: str) -> str | None:
+def _safe_normalise(text: str, kind: Kind = Kind.URL) -> str | None:
     try:
-        return normalise(text).url
+        return normalise(text, kind).url
     except UrlError:
         return None
 

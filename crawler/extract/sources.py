@@ -25,6 +25,7 @@ from crawler.extract.formats import (
     text_entries,
 )
 from crawler.extract.split import Entry
+from crawler.extract.urls import valid_unicode
 from crawler.model import InputError
 
 STDIN = "-"
@@ -55,27 +56,65 @@ class Document:
 
 
 def find_documents(inputs: Sequence[str], extensions: Iterable[str]) -> Iterator[Document | InputError]:
-    """Expand the command line's inputs into documents, directories recursively and in a stable order."""
+    """Expand the command line's inputs into documents, directories recursively and in a stable order.
+
+    Each file is read once, under the name it was first reached by, however
+    often it is named or reached again (a directory and a file in it, a link).
+    """
     wanted = {e.lower() for e in extensions}
+    seen: set[tuple[int, int] | str] = set()
     for given in inputs:
-        if given == STDIN:
-            yield Document("<stdin>", None)
-            continue
-        path = Path(given)
-        if path.is_dir():
-            found = False
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith(".") and Path(name).suffix.lower() in wanted:
-                        found = True
-                        yield Document(str(Path(root, name)), Path(root, name))
-            if not found:
-                yield InputError(given, f"directory has no reference lists ({', '.join(sorted(wanted))})")
-        elif path.exists():
-            yield Document(given, path)
-        else:
-            yield InputError(given, "no such file or directory")
+        try:
+            for item in _documents(given, wanted):
+                if isinstance(item, Document):
+                    identity = _identity(item)
+                    if identity in seen:
+                        continue
+                    seen.add(identity)
+                yield item
+        except (OSError, ValueError) as exc:  # an unreadable directory, a name the OS refuses
+            yield InputError(shown(given), f"cannot be read ({getattr(exc, 'strerror', None) or exc})")
+
+
+def _identity(document: Document) -> tuple[int, int] | str:
+    if document.path is None:
+        return STDIN
+    try:
+        status = document.path.stat()
+    except OSError:
+        return os.path.abspath(document.path)  # reading it will say what is wrong
+    return (status.st_dev, status.st_ino)
+
+
+def _documents(given: str, wanted: set[str]) -> Iterator[Document | InputError]:
+    if given == STDIN:
+        yield Document("<stdin>", None)
+        return
+    path = Path(given)
+    if path.is_dir():
+        found = False
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith(".") and Path(name).suffix.lower() in wanted:
+                    found = True
+                    yield Document(shown(str(Path(root, name))), Path(root, name))
+        if not found:
+            yield InputError(shown(given), f"directory has no reference lists ({', '.join(sorted(wanted))})")
+    elif path.exists():
+        yield Document(shown(given), path)
+    else:
+        yield InputError(shown(given), "no such file or directory")
+
+
+def shown(name: str) -> str:
+    """A file name as reports show it: valid Unicode, undecodable bytes as \\xNN escapes."""
+    if name.isascii():
+        return name
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeError:
+        return valid_unicode(name)
 
 
 def read_document(
@@ -177,6 +216,8 @@ def _format(document: Document, head: bytes) -> str:
 def _check_decodes(stream: BinaryIO, encoding: str) -> str | None:
     """Why the stream does not decode, naming the line; None when it does."""
     try:
+        if not codecs.lookup(encoding)._is_text_encoding:  # rot13, base64, zlib: bytes to bytes
+            return f"“{encoding}” is not a text encoding"
         decoder = codecs.getincrementaldecoder(encoding)("strict")
     except LookupError:
         return f"unknown encoding “{encoding}”"

@@ -28,6 +28,7 @@ class Entry:
     line: int
     text: str
     scan: str = ""
+    number: int | None = None  # the reference's number in its list ("12.", "[12]")
 
     def __post_init__(self) -> None:
         if not self.scan:
@@ -40,8 +41,9 @@ _BULLET_RE = re.compile(r"[ \t]*(?:[-–—•·▪●◦‣⁃](?![-–—])(?=
 _SAME_AUTHOR_RE = re.compile(r"[ \t]*[-–—_]{2,}[ \t]*[.,]")
 # Markdown link reference definitions, "[carnegie-2019]: <https://…>".
 _DEFINITION_RE = re.compile(r"[ \t]{0,3}\[[^\]]+\]:(?=[ \t]*\S)")
-_BRACKET_NUMBER_RE = re.compile(r"[ \t]*\[(\d{1,4})\][ \t]*")
-_NUMBER_RE = re.compile(r"[ \t]*\(?(\d{1,3})[.)](?=[ \t]|$)[ \t]*")
+# Any number of digits: a list of 20,000 references has five-digit numbers.
+_BRACKET_NUMBER_RE = re.compile(r"[ \t]*\[(\d+)\][ \t]*")
+_NUMBER_RE = re.compile(r"[ \t]*\(?(\d+)[.)](?=[ \t]|$)[ \t]*")
 # The start of a new reference in styles without markers: "Surname, X." or
 # "Surname X." or "SURNAME, X.", possibly with a particle ("van", "de").
 _AUTHOR_START_RE = re.compile(
@@ -80,6 +82,7 @@ class _Open:
     marked: bool
     lines: list[str] = field(default_factory=list)
     last_indent: int = 0
+    number: int | None = None
 
     def text(self) -> str:
         return "\n".join(self.lines)
@@ -97,7 +100,9 @@ class _Numbering:
         self.last: int | None = None
 
     def accept(self, number: int) -> bool:
-        if self.last is None or number == self.last + 1 or number == 1:
+        # A list may begin past 1 (a page of a longer list), but one that
+        # begins past 999 is a wrapped line starting with a year ("2019.").
+        if self.last is None and number < 1000 or number == (self.last or 0) + 1 or number == 1:
             self.last = number
             return True
         return False
@@ -111,7 +116,7 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
     def flush() -> Iterator[Entry]:
         nonlocal current
         if current is not None and any(part.strip() for part in current.lines):
-            yield Entry(source, current.line, current.text())
+            yield Entry(source, current.line, current.text(), number=current.number)
         current = None
 
     for lineno, raw in enumerate(lines, first_line):
@@ -131,10 +136,11 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
             yield from flush()
             current = _Open(lineno, _indent(line), False, [line.strip()], _indent(line))
             continue
-        body = _marker(line, numbering)
-        if body is not None:
+        marker = _marker(line, numbering)
+        if marker is not None:
+            body, number = marker
             yield from flush()
-            current = _Open(lineno, _indent(line), True, [body.strip()], _indent(line))
+            current = _Open(lineno, _indent(line), True, [body.strip()], _indent(line), number)
             continue
         indent = _indent(line)
         if current is not None and len(current.lines) < MAX_LINES and _continues(current, line.strip(), indent):
@@ -146,18 +152,18 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
     yield from flush()
 
 
-def _marker(line: str, numbering: _Numbering) -> str | None:
-    """The text after a list marker, or None when the line starts no list item."""
+def _marker(line: str, numbering: _Numbering) -> tuple[str, int | None] | None:
+    """The text after a list marker and the item's number, or None when the line starts no list item."""
     m = _BRACKET_NUMBER_RE.match(line)
     if m:
         numbering.last = int(m.group(1))
-        return line[m.end():]
+        return line[m.end():], numbering.last
     m = _NUMBER_RE.match(line)
     if m and numbering.accept(int(m.group(1))):
-        return line[m.end():]
+        return line[m.end():], int(m.group(1))
     m = _BULLET_RE.match(line)
     if m:
-        return line[m.end():]
+        return line[m.end():], None
     return None
 
 
@@ -215,5 +221,5 @@ def _url_runs_on(previous: str, line: str) -> bool:
     # line break and the next line's first token. A URL found across it runs on.
     tail = previous[-300:]
     seam = len(tail)
-    joint = tail + "\n" + line.split(None, 1)[0]
+    joint = tail + "\n" + line[:300]  # more than the first token: what follows it matters too
     return any(item.start < seam < item.end for item in find_urls(joint))

@@ -13,6 +13,7 @@ from enum import Enum
 from urllib.parse import quote, unquote, urlsplit
 
 from crawler.extract.dates import looks_like_date
+from crawler.extract.tlds import is_tld
 from crawler.model import Snapshot
 
 try:  # IDNA 2008 with UTS #46 mapping, as browsers do; yarl already depends on it.
@@ -26,11 +27,29 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), Non
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f"), " ")
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that it encodes as UTF-8.
+
+    Some decoders (UTF-7, unicode_escape, a file name read with
+    surrogateescape) produce lone surrogates; a report holding one cannot be
+    written. A pair that happens to be split in two code points is joined.
+    """
+    if text.isascii() or not _SURROGATE_RE.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def clean_text(text: str) -> str:
-    """Drop soft hyphens and zero-width characters; turn no-break spaces into spaces."""
+    """Drop soft hyphens and zero-width characters; turn no-break spaces into spaces.
+
+    The result is valid Unicode (see valid_unicode).
+    """
     if text.isascii():
         return text
-    return text.translate(_INVISIBLE).translate(_SPACES)
+    return valid_unicode(text.translate(_INVISIBLE).translate(_SPACES))
 
 
 class Kind(Enum):
@@ -51,11 +70,11 @@ _GTLDS = (
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
 _START_RE = re.compile(
     rf"""
-      (?P<scheme>(?<![^\W_])(?:https?|ftp)(?::/{{1,3}}|//)(?=\S|[ \t]*\n[ \t]*\S))
-    | (?P<www>(?<![\w@./:%-])www\d{{0,3}}\.(?=[^\W_]))
-    | (?P<doi>(?<![^\W_])doi\s*:?\s*(?=10\.\d{{4,9}}/(?:\S|[ \t]*\n[ \t]*\S)))
-    | (?P<bare_doi>(?<![\w./:%-])(?=10\.\d{{4,9}}/(?:[^\s,;]|[ \t]*\n[ \t]*\S)))
-    | (?P<domain>(?<![\w@./:%-])(?-i:(?:{_LABEL}\.)+(?:{_GTLDS}))(?=/))
+      (?P<scheme>(?<![^\W_])(?:https?|ftp)(?::[ ]?/{{1,3}}|//)(?=\S|[ \t]*\n?[ \t]*\S))
+    | (?P<www>(?<![\w@/%-])(?<![\w%-]\.)www\d{{0,3}}\.(?=[^\W_]))
+    | (?P<doi>(?<![^\W_])doi\s*:?\s*(?=10\.\d{{4,9}}/(?:\S|[ \t]*\n?[ \t]*\S)))
+    | (?P<bare_doi>(?<![\w./:%-])(?=10\.\d{{4,9}}/(?:[^\s,;]|[ \t]*\n?[ \t]*\S)))
+    | (?P<domain>(?<![\w@/:%-])(?<![\w%-]\.)(?-i:(?:{_LABEL}\.){{1,126}}(?:{_GTLDS}))(?=/))
     | (?P<fragment>(?<![\w/.%:-])(?:
             [\w-]*\.?(?:php\d?|aspx?|jspx?|cgi|cfm|s?html?|pl|do)\?[\w.%\[\]-]+=
           | [\w-]+\?[\w.%-]+=[^\s&]*&[\w.%-]+=))
@@ -81,13 +100,14 @@ LABEL_RE = re.compile(
       | \[en\s+ligne\]
       | en\s+ligne\s*:
       | link\s*:
+      | dostupn[éýá]\s+(?:z|na|online)
     )(?![^\W\d_])\s*:?""",
     re.IGNORECASE | re.VERBOSE,
 )
 
 # Every LABEL_RE alternative contains one of these; a cheap test before the regex.
 _LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно", "disponible", "disponível", "verfügbar",
-                "abrufbar", "online", "ligne", "link", "recuperado", "obtenido", "extraído")
+                "abrufbar", "online", "ligne", "link", "recuperado", "obtenido", "extraído", "dostupn")
 
 
 def find_labels(text: str) -> list[re.Match[str]]:
@@ -99,6 +119,10 @@ def find_labels(text: str) -> list[re.Match[str]]:
 
 # Characters that end a URL wherever they appear.
 _STOP = set("<>\"“”«»‘’{}|\\^`，。、；：（）【】《》「」．！？［］〔〕‹›")
+# Control characters and bidirectional overrides are never part of a URL; one
+# inside a token (an escape sequence, U+202E) ends it.
+_STOP |= {chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))} - set("\t\n\r")
+_STOP |= set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _OPENERS = {")": "(", "]": "["}
 # Characters that end a sentence rather than a URL.
 _TRAILING = ".,;:!?'\"*’‘`»”…#"
@@ -120,10 +144,35 @@ class Found:
     text: str  # as written, with line breaks and inserted spaces bridged
     kind: Kind
     truncated: bool = False  # cut with an ellipsis
-    alternatives: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()  # other readings, best first
+    # The reading rests on a guess (a join at a break, a hyphen that may be the
+    # typesetter's): if every reading fails, that proves nothing.
+    uncertain: bool = False
+    # The reading to check when ``text`` (as written) has typeset hyphens
+    # ("planovani‑v‑oblasti"): the same with ASCII ones. None when it is ``text``.
+    reading: str | None = None
+
+    @property
+    def url_text(self) -> str:
+        """What to normalise and check: the reading, best first."""
+        return self.reading if self.reading is not None else self.text
 
 
-_RUN_RE = re.compile(r"[^\s" + re.escape("".join(_STOP)) + r"]*")
+# A run of URL characters; LaTeX escapes ("\\&", "\\_", "\\~{}") from .tex and
+# .bbl sources belong to it and are unescaped in what is read.
+_RUN_RE = re.compile(r"(?:[^\s" + re.escape("".join(_STOP)) + r"]++|\\[&_%#$]|\\~(?:\{\})?)*+")
+_LATEX_ESCAPE_RE = re.compile(r"\\([&_%#$])|\\~(?:\{\})?")
+
+
+def _unescape_latex(text: str) -> str:
+    return _LATEX_ESCAPE_RE.sub(lambda m: m.group(1) or "~", text) if "\\" in text else text
+
+
+# Hyphens from typesetting (U+2010 hyphen, U+2011 non-breaking hyphen, U+2012
+# figure dash, U+2013 en dash) are read as the ASCII "-" the URL has; the
+# literal reading is kept as an alternative for the rare URL that has one.
+_TYPESET_HYPHENS = "\u2010\u2011\u2012\u2013"
+_TO_ASCII_HYPHEN = str.maketrans(_TYPESET_HYPHENS, "----")
 
 
 def _body_end(text: str, i: int) -> int:
@@ -156,35 +205,61 @@ _GAP_RE = re.compile(r"[ \t]*(?:\n[ \t]*)?")
 
 SURE = "sure"
 GUESS = "guess"  # the other reading is kept as an alternative for the checker
+# Joined over a space that may be the URL's own (a file name with spaces):
+# the alternative keeps it.
+SPACED = "spaced"
+# "IUCN.UK.2015 2.RLTS…": the space may stand for a hyphen the copy lost; the
+# alternative puts it back.
+LOST_HYPHEN = "lost_hyphen"
 
 
-def continues(url: str, gap: str, token: str) -> str | None:
-    """Whether ``token``, after whitespace ``gap``, is the rest of ``url``: SURE, GUESS or None.
+def continues(url: str, gap: str, token: str, *, doi: bool = False, after: str = "") -> str | None:
+    """Whether ``token``, after whitespace ``gap``, is the rest of ``url``: SURE, a guess kind, or None.
 
     PDF copy-paste breaks URLs at line ends and sometimes inserts a space
     (``…&Ite mid=29…``). Bridging a gap is only safe when the next token cannot
     be a word of the sentence: a space is bridged only before query or path
-    syntax; a line break also before a slug ("ur-pub-61767"), which is a guess
-    because a URL may also simply end at the line's end.
+    syntax, inside a host that cannot end there, or inside a DOI before more
+    DOI; a line break also before a slug ("ur-pub-61767"), which is a guess
+    because a URL may also simply end at the line's end. ``doi`` says the
+    URL is a DOI (also when it does not say "doi.org" itself); ``after`` is
+    the text right after ``token`` (a few characters; "" at the end).
     """
+    line_end = after.lstrip(" \t")[:1] in ("\n", "")
     if not url or not token:
         return None
     newline = "\n" in gap
+    if not newline and gap.count(" ") + gap.count("\t") > 1:
+        return None
     if url[-1] == "?" and newline and "=" in token and token[0].isalnum():
         return SURE  # "…/NY.GDP.MKTP.CD?" + "locations=KZ-UZ-KG": the query is on the next line
     if newline and len(token) > 1 and token[0] == "." and token[1].isalnum() and url[-1].isalnum():
         return SURE  # "…/asp.2017" + ".0028": no line of prose starts with a full stop
+    if doi or _DOI_RESOLVER_RE.match(url):
+        join = _doi_continues(url, newline, token, line_end)
+        if join is not None:
+            return join
     if url[-1] in ",;:!?)]'\"":
         return None
-    if newline and url.endswith(("://", ":/", "//")) and token[0].isalnum():
-        return SURE  # "https://" at a line end: the host is on the next line
-    if newline and _unfinished_host(url) and token[0].isalnum():
-        # "https://nyu" + "press.org/…", "https://virginia-" + "eubanks.com/…":
-        # a host cannot end there, so a wrapped line carries it on.
-        return GUESS if url.endswith("-") else SURE
+    if url.endswith(("://", ":/", "//")) and token[0].isalnum() and (newline or _host_shaped(token)):
+        return SURE  # "https://" at a line end (or before a space): the host comes next
+    host = _host_so_far(url)
+    if host is not None and token[0].isalnum():
+        joined = host + _HOST_PART_RE.match(token).group()
+        if host.endswith(("-", ".")) and (newline or _valid_host(joined)):
+            # "https://virginia-" + "eubanks.com/…", "www.state- archive.eu/…": a
+            # host cannot end there. The hyphen may be the typesetter's.
+            return GUESS if host.endswith("-") else SURE
+        if newline and "." not in host:
+            return SURE  # "https://nyu" + "press.org/…"
+        if "." in host and not is_tld(host.rsplit(".", 1)[1]) and _valid_host(joined):
+            return GUESS  # "www.bookse llers.com/…": "www.bookse" is no host, "www.booksellers.com" is
+    if newline and url[-1] == "/" and _CAPITALISED_SEGMENT_RE.fullmatch(_strip_trailing(token)) and (
+            line_end or after.startswith((" (", " ["))) and token.lower() not in _PROSE_WORDS:
+        return GUESS  # "…/compound/" + "Aspirin (accessed …)": a path segment may be capitalised
     join = _continues(url, newline, gap, token)
     # "annual-\nreport.pdf": the hyphen may be the typesetter's.
-    return GUESS if join and newline and url.endswith("-") else join
+    return GUESS if join == SURE and newline and url.endswith("-") else join
 
 
 def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
@@ -194,13 +269,16 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
     rest = _strip_trailing(token)
     if not rest or looks_like_date(rest):
         return None
-    if not newline and gap.count(" ") + gap.count("\t") > 1:
-        return None
-    if re.search(r"[=&/?#%]", rest) or _EXTENSION_RE.search(rest):
+    if not newline and _SPACED_SLUG_RE.fullmatch(rest) and url[-1].isalnum() and "-" in url[url.rfind("/") + 1:]:
+        return GUESS  # "…/data-use-and -educational-improvement": a space before the slug's hyphen
+    if re.search(r"[=&/?#%]", rest):
         return SURE if not _WORD_SLASH_RE.fullmatch(rest) else None
+    if _EXTENSION_RE.search(rest):
+        # "…/annual\nreport.pdf" lost nothing; "…/WOLA Report.pdf" may have its own space.
+        return SURE if newline else SPACED
     if not newline:
         return None
-    if re.search(r"(?i)(?:^|/)www\d{0,3}\.?$", url):
+    if _ends_in_bare_www(url):
         return SURE  # nothing of the host yet
     # A slug starts in lower case or with a digit ("ur-pub-61767", "екты_России").
     if not (rest[0].islower() or rest[0].isdigit()):
@@ -220,12 +298,102 @@ def _continues(url: str, newline: bool, gap: str, token: str) -> str | None:
     return None
 
 
-def _unfinished_host(url: str) -> bool:
-    m = re.match(r"(?i)(?:https?|ftp):/{1,3}([^/?#]*)$", url)
+_CAPITALISED_SEGMENT_RE = re.compile(r"[A-Z][A-Za-z0-9_-]+")
+_PROSE_WORDS = frozenset("""a an and the in on at for of to from by with see also accessed retrieved available
+    online url last viewed visited cited consulted downloaded checked accessed: retrieved: available: note notes
+    pdf html web website internet""".split())
+_SPACED_SLUG_RE = re.compile(r"-[^\W_]+(?:[-_][^\W_]+)++(?:\.[A-Za-z0-9]{1,5})?/?")
+_DOI_RESOLVER_RE = re.compile(r"(?i)(?:https?://)?(?:dx\.|www\.)?doi\.org/")
+_DOI_PREFIX_RE = re.compile(r"(?i)(?:doi\s*:?\s*|(?:https?://)?(?:dx\.|www\.)?doi\.org/)?(10\.\d{4,9}/)?")
+_DOI_TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._;()/:<>\[\]+-]*")
+_LOST_HYPHEN_RE = re.compile(r"\d[A-Za-z0-9]*\.[A-Za-z0-9._()-]*[A-Za-z][A-Za-z0-9._()-]*")
+
+
+def _doi_continues(url: str, newline: bool, token: str, line_end: bool) -> str | None:
+    """The DOI rules: a DOI never ends in "-", "/" or ":", and its suffix is never empty."""
+    prefix = _DOI_PREFIX_RE.match(url)
+    rest = _strip_trailing(token)
+    if not rest or not _DOI_TOKEN_RE.fullmatch(rest) or not any(c.isdigit() for c in rest):
+        return None
+    bare_doi = bool(re.match(r"10\.\d{4,9}/", rest))
+    if prefix.end() == len(url):
+        # "http://dx.doi.org/ 10.1061/…", "doi:10.1080/ 02634937.2019": nothing read yet.
+        if prefix.group(1) is None:
+            return SURE if bare_doi else None
+        return SURE if not bare_doi and not looks_like_date(rest) else None
+    if prefix.group(1) is None or bare_doi or _START_RE.match(token):
+        return None
+    last = url[-1]
+    if last in "-/:(":
+        # "…/S0301- 4215(03)00123-4", "…125: 3(212)", "…s12913-018-\n3267-1": a DOI
+        # does not end there; at a line end the hyphen may be the typesetter's.
+        return GUESS if newline and last == "-" else SURE
+    if looks_like_date(rest) or _YEAR_RE.fullmatch(rest):
+        return None  # "doi:10.1000/182. 2019.": the year of the reference
+    if rest.isdigit() and len(rest) < 5 and not (newline and line_end):
+        return None  # "…/2010RG000345." + "21 James Hansen…": the next footnote's number
+    if last == ".":
+        # "…/j. envsci.2011.04.007", "…PESGM40551. 2019.8973456", "…TPWRS.2020.\n2971234"
+        return GUESS
+    if last.isalnum() and newline:
+        return GUESS  # "…/jacs.9b1" + "1234.": PDFs break DOIs anywhere
+    if last.isalnum() and _LOST_HYPHEN_RE.fullmatch(rest):
+        return LOST_HYPHEN  # "IUCN.UK.2015 2.RLTS.T22689999A93869999.en"
+    return None
+
+
+_YEAR_RE = re.compile(r"(?:1[89]|20)\d\d[a-z]?")
+
+
+_HOST_PART_RE = re.compile(r"[^\W_](?:[\w.-]{0,251}[^\W_])?")
+
+
+def _host_shaped(token: str) -> bool:
+    """"www.example.org/…": a token that begins with a host name with a real top-level domain."""
+    part = _HOST_PART_RE.match(token)
+    return bool(part) and "." in part.group() and _valid_host(part.group())
+
+
+def _valid_host(host: str) -> bool:
+    host = host.lower()
+    if len(host) > 253 or "." not in host:
+        return False
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
+    return bool(_HOST_RE.fullmatch(host)) and is_tld(host.rsplit(".", 1)[1])
+
+
+def _host_so_far(url: str) -> str | None:
+    """The host of ``url`` when nothing after the host has been read yet, else None."""
+    m = _SCHEME_PREFIX_RE.match(url)
+    at = m.end() if m else 0
+    if not m and not url[:3].lower() == "www":
+        return None
+    # Only the end of the URL so far is looked at (a host is at most 253
+    # characters), so a URL wrapped over thousands of lines costs each line once.
+    if len(url) - at > 253:
+        return None
+    host = url[at:]
+    if not host or any(c in host for c in "/?#:@"):
+        return None
+    return host
+
+
+_SCHEME_PREFIX_RE = re.compile(r"(?i)(?:https?|ftp):/{1,3}")
+_BARE_WWW_RE = re.compile(r"(?i)www\d{0,3}\.?$")
+
+
+def _ends_in_bare_www(url: str) -> bool:
+    """"…/www." or "www": a line break right after it leaves the host on the next line."""
+    tail = url[-9:]
+    m = _BARE_WWW_RE.search(tail)
     if not m:
         return False
-    host = m.group(1)
-    return host.endswith(("-", ".")) or "." not in host
+    at = len(url) - len(tail) + m.start()
+    return at == 0 or url[at - 1] == "/"
 
 
 def _cut_unclosed(text: str) -> str:
@@ -248,6 +416,7 @@ def _strip_trailing(text: str) -> str:
     return text[:end]
 
 
+_SPACED_SCHEME_RE = re.compile(r"(?i)(?:https?|ftp): $")
 _START_HINTS = ("/", "www", "WWW", "doi", "DOI", "Doi", "10.", "?")
 
 
@@ -260,6 +429,10 @@ def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
     found: list[Found] = []
     if labels is None:
         labels = [m.end() for m in find_labels(text)]
+    literal = None
+    if any(h in text for h in _TYPESET_HYPHENS):
+        # Scanned with ASCII hyphens (one character for one, so offsets hold).
+        literal, text = text, text.translate(_TO_ASCII_HYPHEN)
     candidates = _Candidates(text, labels)
     pos = 0
     while True:
@@ -274,16 +447,55 @@ def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
             continue
         if m is None:
             break
+        if m.group("domain") is not None and not is_tld(m.group("domain").rsplit(".", 1)[1]):
+            pos = m.end()  # "report.pdf/…", "a.b/…": no top-level domain, so no host
+            continue
         kind = Kind.DOI if (m.group("doi") is not None or m.group("bare_doi") is not None) else (
             Kind.FRAGMENT if m.group("fragment") is not None else Kind.URL
         )
-        item = _extend(text, m.start(), m.end(), kind)
+        item = _extend(text, m.start(), m.end(), kind, literal)
         if item is None:
-            pos = m.end() or m.start() + 1
+            pos = max(m.end(), m.start() + 1)  # a bare DOI's start matches nothing: move on
             continue
         found.append(item)
         pos = item.end
     return found
+
+
+_BARE_HOST_RE = re.compile(rf"(?<![\w@/:%.-])((?:{_LABEL}\.){{1,126}}([^\W\d_]{{2,63}}))(?![\w@/-]|\.\w)")
+_BEFORE_ACCESS_RE = re.compile(r"[\s,;.:]*[(\[]?\s*")
+
+
+def find_bare_hosts(text: str, labels: list[int], access_starts: list[int], found: list[Found]) -> list[Found]:
+    """Host names cited alone, when an access phrase or "Available at:" marks them as the source.
+
+    "leaderu.com, accessed 23 April 2000" cites a site; "see leaderu.com" in a
+    sentence does not, so only those two marks make a bare host a citation.
+    """
+    taken = [(item.start, item.end) for item in found]
+    hosts: list[Found] = []
+
+    def add(m: re.Match[str]) -> None:
+        start, end = m.span(1)
+        if not is_tld(m.group(2)) or any(a < end and start < b for a, b in taken):
+            return
+        if any(h.start == start for h in hosts):
+            return
+        hosts.append(Found(start, end, m.group(1), Kind.URL))
+
+    for label in labels:
+        gap = _GAP_RE.match(text, label)
+        m = _BARE_HOST_RE.match(text, gap.end())
+        if m:
+            add(m)
+    for access in access_starts:
+        # The host is the last token before the phrase: "…leaderu.com, accessed …"
+        window = text[max(0, access - 260):access]
+        for m in _BARE_HOST_RE.finditer(window):
+            if _BEFORE_ACCESS_RE.fullmatch(window, m.end()):
+                offset = access - len(window)
+                add(_BARE_HOST_RE.match(text, offset + m.start()) or m)
+    return hosts
 
 
 class _Candidates:
@@ -319,6 +531,9 @@ class _Candidates:
         if first < 0:
             return label
         start = max(text.rfind(" ", pos, first), text.rfind("\n", pos, first), text.rfind("\t", pos, first)) + 1
+        spaced = _SPACED_SCHEME_RE.search(text, max(0, start - 7), start)
+        if spaced:
+            start = spaced.start()  # "http: //…": the scheme is before the space
         start = max(start, pos)
         return min(start, label) if label >= 0 else start
 
@@ -331,7 +546,10 @@ def _fragment_after_label(text: str, labels: list[int], pos: int, limit: int) ->
         i = start
         while i < len(text) and text[i].isspace():
             i += 1
-        if i >= limit or _START_RE.match(text, i):
+        glue = i
+        while glue < len(text) and text[glue] in ".,;:":
+            glue += 1  # "[online].www.example.fr/…": punctuation glued to the URL
+        if i >= limit or _START_RE.match(text, i) or glue > i and _START_RE.match(text, glue):
             continue
         end = _body_end(text, i)
         token = _strip_trailing(text[i:end])
@@ -342,10 +560,22 @@ def _fragment_after_label(text: str, labels: list[int], pos: int, limit: int) ->
     return None
 
 
-def _extend(text: str, start: int, body_start: int, kind: Kind) -> Found | None:
-    raw = text[start:_body_end(text, body_start)]
-    end = start + len(raw)
-    readings: list[tuple[int, int]] = []  # (where a guessed join was made, hyphen or not)
+_SCHEME_SPACE_RE = re.compile(r"(?i)^((?:https?|ftp):) (?=/)")
+_DOI_SUFFIX_RE = re.compile(r"(?i)^(?:doi\s*:?\s*|(?:https?://)?(?:dx\.|www\.)?doi\.org/)?10\.\d{4,9}/(.*)$", re.DOTALL)
+
+
+def _extend(text: str, start: int, body_start: int, kind: Kind, literal: str | None = None) -> Found | None:
+    """The URL that starts at ``start``, followed across the gaps it spans.
+
+    ``literal`` is the text as written when ``text`` is its copy with ASCII
+    hyphens; the literal reading then becomes an alternative.
+    """
+    first_end = _body_end(text, body_start)
+    raw = text[start:first_end]
+    end = first_end
+    spans = [(start, first_end)]
+    doi = kind is Kind.DOI or bool(_DOI_RESOLVER_RE.match(raw))
+    readings: list[tuple[int, str]] = []  # (where a guessed join was made, which guess)
     while True:
         gap = _GAP_RE.match(text, end)
         assert gap is not None
@@ -353,13 +583,22 @@ def _extend(text: str, start: int, body_start: int, kind: Kind) -> Found | None:
         if token_start == end or token_start >= len(text):
             break
         token_end = _body_end(text, token_start)
-        join = continues(raw, gap.group(), text[token_start:token_end])
+        join = continues(raw, gap.group(), text[token_start:token_end], doi=doi,
+                         after=text[token_end:token_end + 3])
         if join is None:
             break
         if join == GUESS:
-            readings.append((len(raw), raw.endswith("-")))
+            readings.append((len(raw), "hyphen" if raw.endswith("-") else "cut"))
+        elif join in (SPACED, LOST_HYPHEN):
+            readings.append((len(raw), join))
         raw += text[token_start:token_end]
+        spans.append((token_start, token_end))
         end = token_end
+    written = "".join(literal[a:b] for a, b in spans) if literal is not None else raw
+    # "http: //people.example.cn/…": the space is the copy's.
+    if kind is Kind.URL and _SCHEME_SPACE_RE.match(raw):
+        raw, written = _SCHEME_SPACE_RE.sub(r"\1", raw, count=1), _SCHEME_SPACE_RE.sub(r"\1", written, count=1)
+        readings = [(at - 1, how) for at, how in readings]
     cited = _strip_trailing(_cut_unclosed(raw))
     truncated = bool(_ELLIPSIS_RE.search(raw[max(len(cited) - 1, 0):])) or bool(
         re.search(r"/(?:\.{3}|…)(?:/|$)", cited)
@@ -369,11 +608,118 @@ def _extend(text: str, start: int, body_start: int, kind: Kind) -> Found | None:
         cited = raw.rstrip(",;:!?'\"*’‘`»”")
     if not cited or kind is not Kind.FRAGMENT and len(cited.rstrip("/")) <= body_start - start:
         return None  # a scheme or "www." with nothing after it
-    alternatives = []
-    for at, hyphen in readings:
-        # "annual-\nreport.pdf" may be "annualreport.pdf"; "…-to\nur-pub" may end at "-to".
-        alternatives.append(cited[: at - 1] + cited[at:] if hyphen else _strip_trailing(cited[:at]))
-    return Found(start, end, cited, kind, truncated, tuple(alternatives))
+    uncertain = bool(readings)
+    if doi and not truncated:
+        suffix = _DOI_SUFFIX_RE.match(cited)
+        if suffix is not None:
+            if not suffix.group(1).strip("/"):
+                return None  # "doi:10.1016/" with nothing after it is no DOI
+            # A DOI that ends where it cannot ("…/S0301-") was cut: failing is no evidence.
+            uncertain = uncertain or raw[len(cited) - 1:len(cited)] in ("-", "/", ":", "(") or (
+                len(raw) > len(cited) and raw[len(cited)] == "." and _next_is_doi_like(text, end))
+    alternatives = list(_guessed_readings(cited, readings))
+    if kind is not Kind.DOI and not truncated:
+        spaced = _spaced_file_name(text, end, cited)
+        if spaced is not None:
+            alternatives.insert(0, spaced)  # "…/files/WOLA" + " Report_Increased … 2015.pdf"
+            uncertain = True
+    written_cited = written[:len(cited)] if written != raw else cited
+    cited, written_cited = _unescape_latex(cited), _unescape_latex(written_cited)
+    alternatives = [_unescape_latex(a) for a in alternatives]
+    if written_cited != cited:
+        alternatives = alternatives[:MAX_ALTERNATIVES - 1] + [written_cited]  # the typeset hyphens, as written
+    alternatives = list(dict.fromkeys(a for a in alternatives if a and a != cited))[:MAX_ALTERNATIVES]
+    return Found(start, end, written_cited if written_cited != cited else cited, kind, truncated,
+                 tuple(alternatives), uncertain, cited if written_cited != cited else None)
+
+
+def _next_is_doi_like(text: str, end: int) -> bool:
+    gap = _GAP_RE.match(text, end)
+    token = text[gap.end():_body_end(text, gap.end())]
+    return bool(token) and bool(_DOI_TOKEN_RE.fullmatch(_strip_trailing(token))) and any(c.isdigit() for c in token)
+
+
+_SPACED_TOKEN_RE = re.compile(r"[\w.,&'()+~%-]+")
+_MAX_SPACED_TOKENS = 6
+
+
+def _spaced_file_name(text: str, end: int, cited: str) -> str | None:
+    """"…/files/WOLA Report_Increased Enforcement_Nov 2015.pdf": the reading with the file name's spaces.
+
+    Taken when the URL's last path segment has no extension and, within a few
+    space-separated words, one ends in a file extension.
+    """
+    scheme = cited.find("//")
+    path = cited.find("/", scheme + 2 if scheme >= 0 else 0)
+    slash = cited.rfind("/")
+    if path < 0 or slash == len(cited) - 1 or "?" in cited or "=" in cited or _EXTENSION_RE.search(cited):
+        return None  # no path, or a last segment that is a directory, a query or a file already
+    if text[end:end + 1] != " ":
+        return None
+    words: list[str] = []
+    pos = end
+    for _ in range(_MAX_SPACED_TOKENS):
+        if text[pos:pos + 1] != " " or text[pos + 1:pos + 2].isspace():
+            return None
+        token_end = _body_end(text, pos + 1)
+        token = text[pos + 1:token_end]
+        if not token or not _SPACED_TOKEN_RE.fullmatch(_strip_trailing(token)) or _START_RE.match(token):
+            return None
+        words.append(_strip_trailing(token))
+        if _EXTENSION_RE.search(words[-1]):
+            return cited + " " + " ".join(words)
+        if token != words[-1]:
+            return None  # "WOLA Report, 2015": a sentence went on
+        pos = token_end
+    return None
+
+
+# A checker tries each alternative before it calls a link dead: a few, not one
+# per wrapped line (a URL wrapped over 300 lines sent 301 requests to a host).
+MAX_ALTERNATIVES = 4
+
+
+def _guessed_readings(cited: str, readings: list[tuple[int, str]]) -> tuple[str, ...]:
+    """The other readings of guessed joins, best first, at most MAX_ALTERNATIVES.
+
+    A hyphen at a line break may be the typesetter's ("annual-\nreport.pdf"
+    may be "annualreport.pdf"): without it is one character away, so those
+    come first, all of them dropped at once first when there are several (a
+    typesetter who hyphenates a URL does it at every break). A space may be
+    the URL's own ("WOLA Report.pdf") or stand for a lost hyphen ("2015
+    2.RLTS"). A join before a slug-like line may be wrong ("…-to\nur-pub" may
+    end at "-to"): the last such join is the likeliest mistake, since each
+    earlier one would have needed the prose after it to look like a URL too.
+    """
+    readings = [(at, how) for at, how in readings if 0 < at < len(cited)]
+    if not readings:
+        return ()
+    hyphens = [at for at, how in readings if how == "hyphen" and cited[at - 1] == "-"]
+    found: list[str] = []
+
+    def without(positions: list[int]) -> str:
+        pieces, done = [], 0
+        for at in positions:
+            pieces.append(cited[done:at - 1])
+            done = at
+        pieces.append(cited[done:])
+        return "".join(pieces)
+
+    if len(hyphens) > 1:
+        found.append(without(hyphens))
+    found.extend(without([at]) for at in reversed(hyphens[-MAX_ALTERNATIVES:]))
+    for at, how in readings:
+        if how == SPACED:
+            found.append(cited[:at] + " " + cited[at:])
+        elif how == LOST_HYPHEN:
+            found.append(cited[:at] + "-" + cited[at:])
+    found.extend(_strip_trailing(cited[:at]) for at, how in reversed(readings[-MAX_ALTERNATIVES:]) if how == "cut")
+    return tuple(dict.fromkeys(a for a in found if a and a != cited))[:MAX_ALTERNATIVES]
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """A cited text cut for a message: a problem's detail stays one readable line."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class UrlError(ValueError):
@@ -391,7 +737,7 @@ class Normalised:
     known_snapshot: Snapshot | None = None
 
 
-_SCHEME_FIX_RE = re.compile(r"^(https?|ftp)(?::/{1,3}|//)", re.IGNORECASE)
+_SCHEME_FIX_RE = re.compile(r"^(https?|ftp)(?: ?: ?/{1,3}|//)", re.IGNORECASE)
 _WAYBACK_RE = re.compile(
     r"^(?:https?://)?(?:web|wayback)\.archive\.org/web/(\d{4,14})(?:[a-z]{2}_|\*)?/(.+)$",
     re.IGNORECASE,
@@ -415,6 +761,29 @@ def _pct(text: str, safe: str) -> str:
     return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", text), safe=safe)
 
 
+def known_prefix(text: str, kind: Kind = Kind.URL) -> str | None:
+    """For a URL cut with an ellipsis, the normalised URL before the cut, when its host is whole.
+
+    "https://example.org/long-art..." gives "https://example.org/long-art",
+    which an archive can be searched by as a prefix; a cut inside the host
+    ("https://www.brook…") gives None.
+    """
+    cut = _ELLIPSIS_RE.search(text)
+    before = _strip_trailing(text[:cut.start()] if cut else text)
+    if kind is Kind.FRAGMENT or not before:
+        return None
+    if kind is Kind.DOI:
+        doi = re.sub(r"(?i)^doi\s*:?\s*", "", before)
+        return doi_url(doi) if re.fullmatch(r"10\.\d{4,9}/\S+", doi) else None
+    rest = re.sub(r"(?i)^(?:https?|ftp)(?::/{1,3}|//)", "", before)
+    if not re.search(r"[/?]", rest):
+        return None  # the cut is in the host, or right after it
+    try:
+        return normalise(before, kind).url
+    except UrlError:
+        return None
+
+
 def doi_url(doi: str) -> str:
     return "https://doi.org/" + _pct(doi, _DOI_SAFE)
 
@@ -425,9 +794,12 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
     Raises UrlError when the citation cannot be checked as written.
     """
     if kind is Kind.FRAGMENT:
-        raise UrlError("truncated_url", f"“{text}” is part of a URL: it has no host")
+        raise UrlError("truncated_url", f"“{shorten(text)}” is part of a URL: it has no host")
     if kind is Kind.DOI:
-        return Normalised(doi_url(re.sub(r"(?i)^doi\s*:?\s*", "", text)))
+        doi = re.sub(r"(?i)^doi\s*:?\s*", "", text)
+        if not re.fullmatch(r"10\.\d{4,9}/.*[^\W_].*", doi, re.DOTALL):
+            raise UrlError("truncated_url", f"“{shorten(text)}” is a DOI prefix with nothing after it")
+        return Normalised(doi_url(doi))
     wayback = _WAYBACK_RE.match(text)
     if wayback:
         timestamp, original = wayback.groups()
@@ -448,7 +820,9 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
     url = canonical_url(text)
     parts = urlsplit(url)
     if parts.hostname in _DOI_RESOLVERS and parts.path.startswith("/10."):
-        return Normalised(doi_url(unquote(parts.path[1:]) + ("?" + parts.query if parts.query else "")))
+        return normalise(unquote(parts.path[1:]) + ("?" + parts.query if parts.query else ""), Kind.DOI)
+    if parts.hostname in _DOI_RESOLVERS and parts.path in ("", "/") and not parts.query:
+        raise UrlError("truncated_url", f"“{shorten(text)}” names the DOI resolver but no DOI")
     return Normalised(url)
 
 
@@ -463,10 +837,10 @@ def canonical_url(text: str) -> str:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise UrlError("malformed_url", f"“{text}” is not a valid URL ({exc})") from None
+        raise UrlError("malformed_url", f"“{shorten(text)}” is not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise UrlError("malformed_url", f"“{text}”: scheme {scheme}: is not checked")
+        raise UrlError("malformed_url", f"“{shorten(text)}”: scheme {scheme}: is not checked")
     host = _host(parts.hostname or "", text)
     netloc = host
     if parts.username is not None:
@@ -504,7 +878,7 @@ def _remove_dot_segments(path: str) -> str:
 def _host(host: str, text: str) -> str:
     host = host.rstrip(".")
     if not host:
-        raise UrlError("truncated_url", f"“{text}” has no host")
+        raise UrlError("truncated_url", f"“{shorten(text)}” has no host")
     if host.startswith("[") or ":" in host:
         return f"[{host.strip('[]')}]"  # IPv6, validated by urlsplit
     if not host.isascii():
@@ -514,10 +888,20 @@ def _host(host: str, text: str) -> str:
             else:  # pragma: no cover
                 host = host.encode("idna").decode("ascii")
         except (UnicodeError, ValueError) as exc:
-            raise UrlError("malformed_url", f"“{text}”: host is not a valid name ({exc})") from None
+            raise UrlError("malformed_url", f"“{shorten(text)}”: host is not a valid name ({exc})") from None
     host = host.lower()
-    if host == "localhost" or _IPV4_RE.fullmatch(host) or _HOST_RE.fullmatch(host):
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+        # Checked before the pattern, which needs memory in proportion to the
+        # labels it backtracks over: a 16 MB "www.www.…" took 1.5 GB.
+        raise UrlError("malformed_url", f"“{shorten(text)}”: the host name is longer than a host can be")
+    if host == "localhost" or _IPV4_RE.fullmatch(host):
         return host
+    if _HOST_RE.fullmatch(host):
+        if is_tld(host.rsplit(".", 1)[1]):
+            return host
+        # "www.bookse" of "www.bookse llers.com": a host without a real
+        # top-level domain does not exist, and checking it would call it dead.
+        raise UrlError("malformed_url", f"“{shorten(text)}”: “{host}” has no valid top-level domain")
     if "." not in host:
-        raise UrlError("truncated_url", f"“{text}”: host “{host}” is incomplete")
-    raise UrlError("malformed_url", f"“{text}”: “{host}” is not a valid host name")
+        raise UrlError("truncated_url", f"“{shorten(text)}”: host “{host}” is incomplete")
+    raise UrlError("malformed_url", f"“{shorten(text)}”: “{shorten(host)}” is not a valid host name")
