@@ -122,6 +122,12 @@ class Problem(_Picklable):
     url: str | None = None
 
 
+# Other readings kept for one link, best first: each costs a request to the
+# site before anything is called dead, so a URL wrapped over 300 lines must
+# not cost 300.
+MAX_ALTERNATIVES = 4
+
+
 @dataclass(slots=True)
 class Link:
     """One URL to check, with every citation of it.
@@ -157,6 +163,11 @@ class Link:
         self.citations.append(citation)
         if self.known_snapshot is None and citation.known_snapshot is not None:
             self.known_snapshot = citation.known_snapshot
+        # Another citation of the same URL may rest on a guess the first did not.
+        self.uncertain = self.uncertain or citation.uncertain
+        if citation.alternatives and citation.alternatives != self.alternatives:
+            merged = dict.fromkeys((*self.alternatives, *citation.alternatives))
+            self.alternatives = tuple(merged)[:MAX_ALTERNATIVES]
 
     @property
     def accessed(self) -> AccessDate | None:

@@ -98,7 +98,7 @@ def test_a_file_named_twice_is_read_once(tmp_path):
     path = tmp_path / "refs.txt"
     path.write_text(GOOD, encoding="utf-8")
     extraction = extract_all([str(path), str(path), str(tmp_path / "." / "refs.txt")])
-    assert extraction.references == 1
+    assert len(extraction.references) == 1
     assert len(extraction.links[0].citations) == 1
 
 
@@ -108,7 +108,7 @@ def test_a_file_reached_through_its_directory_and_by_name_is_read_once(tmp_path)
     path.write_text(GOOD, encoding="utf-8")
     (tmp_path / "lists" / "other.txt").write_text("Kono, T. https://www.example.org/other\n", encoding="utf-8")
     extraction = extract_all([str(path), str(tmp_path / "lists")])
-    assert extraction.references == 2
+    assert len(extraction.references) == 2
     assert [link.citations[0].reference.source for link in extraction.links] == [
         str(path), str(tmp_path / "lists" / "other.txt")]
 
@@ -117,4 +117,16 @@ def test_a_symbolic_link_to_a_file_already_read_is_not_read_again(tmp_path):
     path = tmp_path / "refs.txt"
     path.write_text(GOOD, encoding="utf-8")
     (tmp_path / "alias.txt").symlink_to(path)
-    assert extract_all([str(tmp_path)]).references == 1
+    assert len(extract_all([str(tmp_path)]).references) == 1
+
+
+def test_a_url_cited_twice_keeps_the_doubt_and_the_readings_of_either_citation():
+    from crawler.model import MAX_ALTERNATIVES, Citation, Link, Reference
+
+    sure = Citation(Reference("a.txt", 1, "A"), "https://osce.org/files/annual-", "osce.org/files/annual-")
+    guessed = Citation(Reference("a.txt", 5, "B"), "https://osce.org/files/annual-", "osce.org/files/annual-",
+                       alternatives=tuple(f"https://osce.org/files/annual-{n}.pdf" for n in range(6)), uncertain=True)
+    link = Link.from_citation(sure)
+    link.add(guessed)
+    assert link.uncertain
+    assert link.alternatives == guessed.alternatives[:MAX_ALTERNATIVES]

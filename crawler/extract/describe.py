@@ -46,7 +46,7 @@ _URL_RE = re.compile(r"(?i)(?:https?\s?:\s?//|www\d{0,3}\.|doi\s*:\s*|\b10\.\d{4
 _NOISE_RE = re.compile(
     r"(?i)\(?\b(?:last\s+)?(?:accessed|retrieved|viewed|consulted|cited|abgerufen|consulté|consultado|"
     r"recuperado|дата\s+обращения)\b[^()\[\]]{0,40}?(?:\d{4}|$)\)?"
-    r"|\[(?:online|en\s+ligne|internet|электронный\s+ресурс|[A-Z]{1,2}(?:/OL)?|cit\.[^\]]*)\]"
+    r"|\[(?:online|en\s+ligne|internet|электронный\s+ресурс|(?-i:[A-Z]{1,2})(?:/OL)?|cit\.[^\]]*)\]"  # GB/T [J], [EB/OL]
     r"|\b(?:available\s+(?:at|from|online)|retrieved\s+from|url|режим\s+доступа|dostupné\s+z|disponible\s+en)\s*:?"
     r"|(?:[（(][^）)]{0,30}(?:閲覧|アクセス)[^）)]{0,10}[）)])"
 )

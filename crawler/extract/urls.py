@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from crawler.extract.dates import looks_like_date
 from crawler.extract.tlds import is_tld
-from crawler.model import Snapshot
+from crawler.model import MAX_ALTERNATIVES, Snapshot
 
 try:  # IDNA 2008 with UTS #46 mapping, as browsers do; yarl already depends on it.
     import idna as _idna
@@ -676,7 +676,6 @@ def _spaced_file_name(text: str, end: int, cited: str) -> str | None:
 
 # A checker tries each alternative before it calls a link dead: a few, not one
 # per wrapped line (a URL wrapped over 300 lines sent 301 requests to a host).
-MAX_ALTERNATIVES = 4
 
 
 def _guessed_readings(cited: str, readings: list[tuple[int, str]]) -> tuple[str, ...]:
