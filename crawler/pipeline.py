@@ -93,12 +93,15 @@ class Pipeline:
         self._stopped: str | None = None
         self._waiting: list[Link] = []
         self._archives: dict[str, ArchiveResult] = {}
+        self._stopping: asyncio.Event | None = None  # set by stop(), once the loop runs
 
     def stop(self, reason: str) -> None:
         """End the run soon; safe to call from a signal handler on the loop."""
         self._stopped = self._stopped or reason
         if self._checker is not None:
             self._checker.stop(reason)
+        if self._stopping is not None:
+            self._stopping.set()  # the archive stage too, if checking is over
 
     async def links(self) -> AsyncIterator[Link]:
         # A link is checked as soon as it is first cited, while later
@@ -116,6 +119,9 @@ class Pipeline:
         from crawler.check import Checker
 
         audit = Audit(self.extraction, self.started)
+        self._stopping = asyncio.Event()
+        if self._stopped:
+            self._stopping.set()
         pending: list[tuple[Link, CheckResult]] = []  # until the network is known to be up
 
         def on_result(link: Link, result: CheckResult) -> None:
@@ -150,8 +156,9 @@ class Pipeline:
                 if run.callback_error:
                     audit.errors.append(InputError("<run>", f"recording a result failed: {run.callback_error}"))
                 if stage is not None:
-                    audit.archives = await self._drain(stage, run.network, run.interrupted)
+                    audit.archives = await self._drain(stage, run.network)
                     audit.notices.extend(stage.notices)
+                audit.interrupted = audit.interrupted or self._stopped  # a signal while the archive worked
         finally:
             if ticker is not None:
                 ticker.cancel()
@@ -197,7 +204,7 @@ class Pipeline:
                                 on_result=archived) as stage:
             yield stage
 
-    async def _drain(self, stage: Any, network: str | None, interrupted: str | None) -> dict[str, ArchiveResult]:
+    async def _drain(self, stage: Any, network: str | None) -> dict[str, ArchiveResult]:
         from crawler.archive.plan import plan_truncated
 
         if network == "down":
@@ -210,8 +217,22 @@ class Pipeline:
                 stage.submit(key, job)
         if self.tracking is not None:
             self._submit_waiting()
-        deadline = time.monotonic() if interrupted else self.deadline
-        results = await stage.drain(deadline)
+        assert self._stopping is not None
+        if self._stopping.is_set():
+            results = await stage.drain(time.monotonic())
+        else:
+            # The archive's pace is slow (24 lookups a minute): a signal must
+            # not wait for it. What is left is marked as the stage's deadline does.
+            draining = asyncio.ensure_future(stage.drain(self.deadline))
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait((draining, stopping), return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if draining.done():
+                results = draining.result()
+            else:
+                draining.cancel()
+                await asyncio.gather(draining, return_exceptions=True)
+                results = await stage.drain(time.monotonic())
         return {**self._archives, **results}
 
     def _submit_waiting(self) -> None:

@@ -131,3 +131,50 @@ def test_signal_to_the_group_while_references_are_still_read_leaves_one_line(tmp
     report = json.loads(out.read_text(encoding="utf-8"))
     assert 0 < len(report["links"]) < 120_000
     assert all(gone(child) for child in children)
+
+
+def test_signal_while_the_archive_is_still_looking_stops_the_run_within_seconds(tmp_path):
+    from wayback_fake import FakeWayback
+
+    wayback = FakeWayback()
+    wayback.add("http://slow.test/gone.html", "20200101000000", title="The page as it was")
+
+    asked: list[str] = []
+
+    async def slow_index(request: web.Request) -> web.StreamResponse:
+        if request.path == "/cdx/search/cdx":
+            asked.append(request.path_qs)
+            await asyncio.sleep(60)  # the archive's index is very slow tonight
+        return await wayback.handle(request)
+
+    refs = tmp_path / "refs.txt"
+    refs.write_text("1. Author. A page that is gone. http://slow.test/gone.html (accessed 1 June 2020)\n",
+                    encoding="utf-8")
+    config = tmp_path / "crawler.toml"
+    config.write_text('[check]\nretries = 0\ncanary_urls = ["http://canary.test/"]\n', encoding="utf-8")
+    out = tmp_path / "report.json"
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.fallback("127.0.0.1", slow_index)
+        wayback.base = f"http://127.0.0.1:{fake.http_port}"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "audit", str(refs), "--config", str(config), "--connect-to",
+             f"slow.test:80:127.0.0.1:{fake.http_port}", "--connect-to", f"canary.test:80:127.0.0.1:{fake.http_port}",
+             "--wayback-url", wayback.base, "--output", str(out), "--quiet"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not asked:  # checking is over; the archive lookup hangs
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=10)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines() == [f"crawler: interrupted (SIGINT): partial report written to {out}"]
+    report = json.loads(out.read_text(encoding="utf-8"))
+    [link] = report["links"]
+    assert link["verdict"] == "dead"
+    assert link["archive"]["status"] in ("error", "skipped")  # never "none": the archive did not answer
