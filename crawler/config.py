@@ -87,7 +87,9 @@ def find_config(explicit: str | None) -> Path | None:
 
 def load_settings(path: Path | None) -> Settings:
     if path is None:
-        return Settings()
+        # No config file: relative defaults resolve as if it were config/crawler.toml
+        # (inputs config/references/, the store in config/state/, reports in reports/).
+        return Settings(base_dir=DEFAULT_CONFIG.parent)
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)

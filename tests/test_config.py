@@ -57,3 +57,13 @@ def test_config_mistakes_are_named(tmp_path, toml, message):
     config.write_text(toml, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_settings(config)
+
+
+def test_without_a_config_file_paths_resolve_as_in_the_repository_layout(tmp_path, monkeypatch):
+    from crawler.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(None)
+    assert settings.reports_dir().resolve() == (tmp_path / "reports").resolve()
+    assert settings.store_path().resolve() == (tmp_path / "config" / "state" / "crawler.sqlite3").resolve()
+    assert [Path(p).resolve() for p in settings.default_inputs()] == [(tmp_path / "config" / "references").resolve()]
