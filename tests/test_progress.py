@@ -39,3 +39,13 @@ def test_quiet_silences_even_a_terminal():
     progress = Progress(lambda: 1, stream, quiet=True, interval=0)
     progress.update(LINK, CheckResult(Verdict.ALIVE, "ok"))
     assert stream.getvalue() == ""
+
+
+def test_progress_shows_the_archive_stage_while_it_works_after_the_checking():
+    stream = Terminal()
+    progress = Progress(lambda: 1, stream, interval=0)
+    progress.extra = lambda: "archive 1/3 found 1"
+    progress.update(LINK, CheckResult(Verdict.DEAD, "http_404"))
+    progress.extra = lambda: "archive 3/3 found 2 none 1"
+    progress.refresh()  # nothing is being checked any more; the archive is still at work
+    assert stream.getvalue().rsplit("\r", 1)[-1].rstrip().endswith("| archive 3/3 found 2 none 1")
