@@ -463,6 +463,17 @@ def _conclusion(args: argparse.Namespace, report: Report, errors: Sequence[Any],
     return _exit_code(report, fail_on, quiet=args.quiet)
 
 
+def _audit_once(args: argparse.Namespace, checking: _Checking) -> tuple[Report, list[Any], Any] | int:
+    """A one-off audit's report (single checks), its errors and the Audit; or an exit code."""
+    progress = Progress(lambda: 0, sys.stderr, quiet=args.quiet)
+    audit = _execute(_pipeline(checking, progress), progress)
+    read = _after_reading(audit.extraction)
+    if isinstance(read, int):
+        return read
+    report, errors = _report_audit(audit, command="audit")
+    return report, errors, audit
+
+
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     checking = _checking(args, settings)
     if isinstance(checking, int):
@@ -470,12 +481,10 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
     output = _output(args, settings, checking.inputs)
     if isinstance(output, int):
         return output
-    progress = Progress(lambda: 0, sys.stderr, quiet=args.quiet)
-    audit = _execute(_pipeline(checking, progress), progress)
-    read = _after_reading(audit.extraction)
-    if isinstance(read, int):
-        return read
-    report, errors = _report_audit(audit, command="audit")
+    checked = _audit_once(args, checking)
+    if isinstance(checked, int):
+        return checked
+    report, errors, _ = checked
     _write(output, report)
     return _conclusion(args, report, errors, args.fail_on or settings.report.fail_on,
                        f" to {output.path}" if output.path else "")
@@ -581,12 +590,10 @@ def _fix(args: argparse.Namespace, settings: Settings) -> int:
     checking = _checking(args, settings, inputs=[args.input])
     if isinstance(checking, int):
         return checking
-    progress = Progress(lambda: 0, sys.stderr, quiet=args.quiet)
-    audit = _execute(_pipeline(checking, progress), progress)
-    read = _after_reading(audit.extraction)
-    if isinstance(read, int):
-        return read
-    report, errors = _report_audit(audit, command="audit")
+    checked = _audit_once(args, checking)
+    if isinstance(checked, int):
+        return checked
+    report, errors, audit = checked
     if audit.interrupted:
         say(f"crawler: interrupted ({audit.interrupted}): the list was not changed")
         return EXIT_SIGNAL.get(audit.interrupted, EXIT_USAGE)

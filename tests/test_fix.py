@@ -442,3 +442,25 @@ def test_an_undecodable_list_is_refused():
 def test_the_snapshot_date_is_shown_as_far_as_its_timestamp_goes():
     assert dead(1, MOFA_PDF, timestamp="201906").date == "2019-06"
     assert dead(1, MOFA_PDF, timestamp="20190601123456").date == "2019-06-01"
+
+
+def _fix_time(entries: int) -> float:
+    import time
+
+    # Every entry opens a value it never closes, after the URL that gets a copy.
+    text = "".join(f"@misc{{k{n},\n  url = {{http://gone.test/{n}}},\n  title = {{never closed\n"
+                   for n in range(entries))
+    edits = [ArchiveEdit(3 * n + 1, f"http://gone.test/{n}", f"http://gone.test/{n}",
+                         f"https://web.archive.org/web/20190601000000/http://gone.test/{n}", "20190601000000")
+             for n in range(entries)]
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        fix(text.encode(), "bibtex", edits)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_fixing_bibtex_full_of_unclosed_values_stays_linear():
+    small, large = _fix_time(500), _fix_time(2000)
+    assert large / small < 10, (small, large)  # linear grows about 4x; scanning to the end of the file, 16x

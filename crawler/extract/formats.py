@@ -322,7 +322,7 @@ class _BibParser:
         self.pos = 0
         self.macros = dict(_BIB_MONTHS)
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self._entry_starts = [m.start() for m in _ENTRY_START_RE.finditer(text)]
+        self._entry_starts = entry_starts(text)
 
     def line_of(self, pos: int) -> int:
         return bisect.bisect_right(self._line_starts, pos)
@@ -415,34 +415,51 @@ class _BibParser:
             raise _BibSyntaxError("value missing at end of file")
         c = text[start]
         if c in "{\"":
-            depth, i, limit = 0, start, self._limit(start)
-            while True:
-                special = _VALUE_SPECIAL_RE.search(text, i, limit)
-                if special is None:
-                    break
-                i = special.start()
-                ch = text[i]
-                if ch == "\\":
-                    i += 2
-                    continue
-                if ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    depth -= 1
-                    if c == "{" and depth == 0:
-                        self.pos = i + 1
-                        return text[start + 1:i]
-                elif ch == '"' and c == '"' and depth == 0 and i > start:
-                    self.pos = i + 1
-                    return text[start + 1:i]
-                i += 1
-            raise _BibSyntaxError(f"unbalanced braces in the value at line {self.line_of(start)}")
+            end = delimited_value_end(text, start, self._limit(start))
+            if end is None:
+                raise _BibSyntaxError(f"unbalanced braces in the value at line {self.line_of(start)}")
+            self.pos = end
+            return text[start + 1:end - 1]
         m = re.compile(r"[A-Za-z0-9_:.+\-]+").match(text, start)
         if not m:
             raise _BibSyntaxError(f"unexpected “{c}” at line {self.line_of(start)}")
         self.pos = m.end()
         word = m.group()
         return word if word.isdigit() else self.macros.get(word.lower(), word)
+
+
+def delimited_value_end(text: str, start: int, limit: int) -> int | None:
+    """Where a BibTeX value in braces or quotes that opens at ``start`` ends (after its delimiter).
+
+    None when it does not close before ``limit``: the caller passes the start of
+    the next entry, so an unclosed brace costs its own entry, not the rest of
+    the file, and scanning stays linear.
+    """
+    opener = text[start]
+    depth, i = 0, start
+    while True:
+        special = _VALUE_SPECIAL_RE.search(text, i, limit)
+        if special is None:
+            return None
+        i = special.start()
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if opener == "{" and depth == 0:
+                return i + 1
+        elif ch == '"' and opener == '"' and depth == 0 and i > start:
+            return i + 1
+        i += 1
+
+
+def entry_starts(text: str) -> list[int]:
+    """Where the lines that start a BibTeX entry begin: the bound no value runs past."""
+    return [m.start() for m in _ENTRY_START_RE.finditer(text)]
 
 
 def bibtex_entries(text: str, source: str) -> Iterator[Entry | InputError]:

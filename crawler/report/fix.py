@@ -23,12 +23,14 @@ Markdown and LaTeX escapes too), starting at the reference's first line.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawler.extract.formats import delimited_value_end, entry_starts
 from crawler.model import ArchiveResult, ArchiveStatus, CheckResult, Link, Snapshot, Verdict
 
 
@@ -499,6 +501,7 @@ class _BibtexPlanner(_Planner):
     def __init__(self, text: str, lines: list[int]) -> None:
         super().__init__(text, lines)
         self.entries: dict[int, _Entry] = {}
+        self._entry_starts: list[int] | None = None
 
     def plan(self, edit: Edit) -> None:
         start = self.lines[edit.line - 1] if 1 <= edit.line <= len(self.lines) else len(self.text)
@@ -626,24 +629,12 @@ class _BibtexPlanner(_Planner):
         text = self.text
         if start >= len(text):
             return None
-        opener = text[start]
-        if opener in "{\"":
-            depth, i = 0, start
-            while i < len(text):
-                ch = text[i]
-                if ch == "\\":
-                    i += 2
-                    continue
-                if ch == "{":
-                    depth += 1
-                elif ch == "}":
-                    depth -= 1
-                    if opener == "{" and depth == 0:
-                        return i + 1
-                elif ch == '"' and opener == '"' and depth == 0 and i > start:
-                    return i + 1
-                i += 1
-            return None
+        if text[start] in "{\"":
+            if self._entry_starts is None:
+                self._entry_starts = entry_starts(text)
+            i = bisect.bisect_right(self._entry_starts, start)
+            limit = self._entry_starts[i] if i < len(self._entry_starts) else len(text)
+            return delimited_value_end(text, start, limit)  # the extractor's own reading, bounded alike
         word = re.compile(r"[A-Za-z0-9_:.+\-]+").match(text, start)
         return word.end() if word else None
 
