@@ -418,6 +418,7 @@ def _strip_trailing(text: str) -> str:
 
 _SPACED_SCHEME_RE = re.compile(r"(?i)(?:https?|ftp): $")
 _START_HINTS = ("/", "www", "WWW", "doi", "DOI", "Doi", "10.", "?")
+_START_HINTS_RE = re.compile("|".join(re.escape(hint) for hint in _START_HINTS))
 
 
 def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
@@ -511,20 +512,15 @@ class _Candidates:
         self.text = text
         self.labels = sorted(labels)
         self._label = 0
-        self._next = {hint: -2 for hint in _START_HINTS}  # -2: not looked for yet
+        self._hint = -2  # where the next hint is; -2: not looked for yet, -1: none is left
 
     def next(self, pos: int) -> int:
         text = self.text
-        first = -1
-        for hint, at in self._next.items():
-            if at == -1:
-                continue  # does not occur again
-            if at < pos:
-                at = self._next[hint] = text.find(hint, pos)
-                if at < 0:
-                    continue
-            if first < 0 or at < first:
-                first = at
+        first = self._hint
+        if first != -1 and first < pos:
+            # One search for whichever hint comes first, not one find per hint.
+            m = _START_HINTS_RE.search(text, pos)
+            first = self._hint = m.start() if m else -1
         while self._label < len(self.labels) and self.labels[self._label] < pos:
             self._label += 1
         label = self.labels[self._label] if self._label < len(self.labels) else -1
@@ -817,6 +813,8 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
         # site still answers, with a redirect where it wants https.
         text = "http://" + text
     url = canonical_url(text)
+    if "doi.org" not in url:  # the common case: no second split of the URL
+        return Normalised(url)
     parts = urlsplit(url)
     if parts.hostname in _DOI_RESOLVERS and parts.path.startswith("/10."):
         return normalise(unquote(parts.path[1:]) + ("?" + parts.query if parts.query else ""), Kind.DOI)
