@@ -455,7 +455,9 @@ def _conclusion(args: argparse.Namespace, report: Report, errors: Sequence[Any],
             if report.archives is not None:
                 a = report.archive_counts()
                 archived = f"; archived copies: {a['found']} found, {a['lost']} lost, {a['errors']} errors"
-            say(f"crawler: {len(report.links)} links: {summary or 'none'}{archived}")
+            saved = report.summary.get("saved_from_false_dead", 0)
+            rescued = f"; {saved} saved from a false 'dead' (read another way, or possibly cut)" if saved else ""
+            say(f"crawler: {len(report.links)} links: {summary or 'none'}{archived}{rescued}")
     if report.network == "down":
         return EXIT_UNJUDGED
     if errors:
