@@ -130,8 +130,10 @@ class Pipeline:
             if not self._checker.network_known:
                 pending.append((link, result))
                 return
-            while pending:
-                self._keep(*pending.pop(0))
+            if pending:  # the network was just seen up: what waited is kept now, in order
+                for waited in pending:
+                    self._keep(*waited)
+                pending.clear()
             self._keep(link, result)
 
         self._checker = Checker(self.check_settings, connect_to=self.connect_to, resolver=self.resolver,
@@ -147,8 +149,9 @@ class Pipeline:
                 finally:
                     self.source.close()
                 if run.network == "up" and self._checker.network_known:
-                    for link, result in pending:
-                        self._keep(link, result)
+                    for waited in pending:
+                        self._keep(*waited)
+                pending.clear()
                 audit.network, audit.results, audit.interrupted = run.network, run.results, run.interrupted
                 if run.stream_error and not run.interrupted:  # a signal to the group ends the child too
                     audit.errors.append(InputError("<extraction>",
