@@ -573,7 +573,7 @@ def _copy_atomically(source: Path, target: Path) -> None:
 
 def _fix(args: argparse.Namespace, settings: Settings) -> int:
     """The reference list back, byte for byte, with archived copies after dead links and moved URLs updated."""
-    from crawler.report.fix import FixError, edits_for, fix, format_of
+    from crawler.report.fix import FORMATS, FixError, edits_for, fix, format_of
 
     source = Path(args.input)
     if args.input == "-" or not source.is_file():
@@ -583,6 +583,8 @@ def _fix(args: argparse.Namespace, settings: Settings) -> int:
         fmt = format_of(source, content)
     except (OSError, FixError) as exc:
         return _fail(f"{args.input}: {getattr(exc, 'strerror', None) or exc}")
+    if fmt not in FORMATS:  # refused before any link is checked
+        return _fail(f"{args.input}: fix writes back plain text, Markdown and BibTeX, not {fmt}")
     target = None
     if args.output and args.output != "-":
         try:

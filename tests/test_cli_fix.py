@@ -67,3 +67,10 @@ def test_fix_refuses_to_overwrite_its_input_through_output(tmp_path, capsys):
     assert main(["fix", str(source), "--output", str(source)]) == 2
     assert "one of the inputs" in capsys.readouterr().err
     assert source.read_bytes() == DIALOGUE.read_bytes()
+
+
+def test_fix_refuses_html_before_checking_anything(tmp_path, capsys):
+    page = tmp_path / "list.html"
+    page.write_text('<html><body><a href="http://www.ng.ru/x.html">x</a></body></html>', encoding="utf-8")
+    assert main(["fix", str(page), "--connect-to", "::127.0.0.1:9"]) == 2
+    assert "not html" in capsys.readouterr().err
