@@ -28,7 +28,7 @@ from crawler import __version__
 from crawler.check.dns import dns_server
 from crawler.config import ConfigError, Settings, find_config, load_settings
 from crawler.extract import Extraction, extract_all
-from crawler.model import ProblemKind, Verdict
+from crawler.model import ProblemKind
 from crawler.progress import Progress
 from crawler.report import (
     FORMAT_NAMES,
@@ -217,7 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args, settings)
     except (KeyboardInterrupt, Interrupted) as exc:
         name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
-        print(f"\ncrawler: interrupted ({name}): no report written", file=sys.stderr)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)  # past the terminal's "^C"
+        say(f"crawler: interrupted ({name}): no report written")
         return EXIT_SIGNAL[name]
     except BrokenPipeError:
         # stdout closed early (crawler … | head): not an error of ours.
