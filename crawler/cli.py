@@ -532,7 +532,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if isinstance(read, int):
             return read
         store.flush()
-        known = standing(store, run, audit.extraction.links, audit.results)
+        known = standing(store, run, audit.extraction.links, audit.results, audit.histories)
         audit.results = {**known.results, **audit.results}
         if audit.archives is not None:
             audit.archives = {**known.snapshots, **audit.archives}

@@ -63,6 +63,7 @@ class Audit:
     errors: list[InputError] = field(default_factory=list)  # the run's own (a lost extraction process)
     notices: list[str] = field(default_factory=list)  # for the person running it (the archive needs keys…)
     waiting: list[Link] = field(default_factory=list)  # not due for a check (a scheduled run)
+    histories: dict[str, Any] | None = None  # the store's LinkHistory per URL, when already read
 
 
 def now() -> _dt.datetime:
@@ -94,6 +95,7 @@ class Pipeline:
         self._waiting: list[Link] = []
         self._archives: dict[str, ArchiveResult] = {}
         self._stopping: asyncio.Event | None = None  # set by stop(), once the loop runs
+        self._histories: dict[str, Any] | None = None
 
     def stop(self, reason: str) -> None:
         """End the run soon; safe to call from a signal handler on the loop."""
@@ -166,6 +168,7 @@ class Pipeline:
             if ticker is not None:
                 ticker.cancel()
         audit.waiting = self._waiting
+        audit.histories = self._histories
         audit.finished = self.clock()
         return audit
 
@@ -219,7 +222,9 @@ class Pipeline:
             if key is not None and job is not None:
                 stage.submit(key, job)
         if self.tracking is not None:
-            self._submit_waiting()
+            # Read once, off the loop (the store may take seconds), and kept for the report.
+            self._histories = await asyncio.to_thread(self._read_histories)
+            self._submit_waiting(self._histories)
         assert self._stopping is not None
         if self._stopping.is_set():
             results = await stage.drain(time.monotonic())
@@ -238,9 +243,13 @@ class Pipeline:
                 results = await stage.drain(time.monotonic())
         return {**self._archives, **results}
 
-    def _submit_waiting(self) -> None:
+    def _read_histories(self) -> dict[str, Any]:
+        store = self.tracking.store
+        store.flush()  # tonight's checks are in them too
+        return store.histories(link.url for link in self.extraction.links)
+
+    def _submit_waiting(self, histories: dict[str, Any]) -> None:
         """Links not due for a check still need a copy if their last check found them dead."""
-        histories = self.tracking.store.histories(link.url for link in self._waiting)
         for link in self._waiting:
             known = histories.get(link.url)
             if known is not None and known.latest is not None:
@@ -265,11 +274,16 @@ class Standing:
     snapshots: dict[str, ArchiveResult]  # validated snapshots known for links without one tonight
 
 
-def standing(store: Any, run: Any, links: Sequence[Link], checked: Mapping[str, CheckResult]) -> Standing:
-    """Each link's history, and what changed since the previous finished run."""
+def standing(store: Any, run: Any, links: Sequence[Link], checked: Mapping[str, CheckResult],
+             histories: Mapping[str, Any] | None = None) -> Standing:
+    """Each link's history, and what changed since the previous finished run.
+
+    ``histories`` are the store's, when the run has read them already.
+    """
     from crawler.store import Change, change
 
-    histories = store.histories(link.url for link in links)
+    if histories is None:
+        histories = store.histories(link.url for link in links)
     results: dict[str, CheckResult] = {}
     snapshots: dict[str, ArchiveResult] = {}
     newly_dead: set[str] = set()

@@ -214,3 +214,31 @@ def test_a_run_stopped_halfway_is_resumed_and_every_link_is_checked_exactly_once
     report = json.loads((tmp_path / "reports" / "latest.json").read_text(encoding="utf-8"))
     assert len(report["links"]) == LINKS
     assert {item["verdict"] for item in report["links"]} == {"alive"}
+
+
+def test_a_snapshot_found_one_night_is_not_looked_up_again_the_next(tmp_path, refs, monkeypatch):
+    from wayback_fake import FakeWayback
+
+    wayback = FakeWayback()
+    wayback.add("http://journal.test/a/article-one.html", "20200101000000", title="Article one as it was")
+    config = CONFIG.replace("[archive]\nenabled = false\n", "[archive]\nlookup_per_minute = 6000.0\n"
+                            "replay_per_minute = 6000.0\n")
+    with FakeWeb() as fake:
+        site = Site(fake)
+        site.gone.add("article-one.html")
+        fake.fallback("127.0.0.1", wayback.handle)
+        wayback.base = f"http://127.0.0.1:{fake.http_port}"
+        reports = []
+        for n in (0, 1, 4):  # the dead link waits 3 days (the spacing) between checks
+            (tmp_path / "crawler.toml").write_text(config, encoding="utf-8")
+            monkeypatch.setenv("CRAWLER_NOW", night(n))
+            main(["run", str(refs), "--config", str(tmp_path / "crawler.toml"), "--state", str(tmp_path / "s.sqlite3"),
+                  "--reports", str(tmp_path / "reports"), "--connect-to", f"journal.test:80:127.0.0.1:{fake.http_port}",
+                  "--connect-to", f"canary.test:80:127.0.0.1:{fake.http_port}", "--wayback-url", wayback.base,
+                  "--quiet"])
+            reports.append(json.loads((tmp_path / "reports" / "latest.json").read_text(encoding="utf-8")))
+    assert len(wayback.requests("cdx")) == 1  # found the first night; the store has it since
+    for report in reports:
+        one = link(report, "article-one.html")
+        assert (one["verdict"], one["archive"]["status"], one["archive"]["timestamp"]) == ("dead", "found",
+                                                                                          "20200101000000")
