@@ -97,3 +97,14 @@ def test_wayback_timestamp_of_partial_date():
 def test_date_hyphenated_across_a_line_break():
     [mention] = find_access_dates("The Diplomat. Retrieved Febru-\nary 1, 2021, from", today=TODAY)
     assert mention.date.isoformat() == "2021-02-01"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[cit. 2. dubna 2020]", "2020-04-02"),
+    ("[cit. 14. září 2021]", "2021-09-14"),
+    ("[cit. 1. července 2019]", "2019-07-01"),
+    ("citováno 30. listopadu 2018", "2018-11-30"),
+])
+def test_czech_month_names_in_access_dates(text, expected):
+    [mention] = find_access_dates(text, today=TODAY)
+    assert mention.date.isoformat() == expected

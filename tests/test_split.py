@@ -132,3 +132,19 @@ def test_five_digit_bracket_numbers_start_references():
 def test_a_wrapped_line_starting_with_a_year_starts_no_list():
     text = "Wilson Center. “Telegram.” Accessed May 5,\n    2019. https://digitalarchive.wilsoncenter.org/document/116178."
     assert [(e.line, e.number) for e in split_entries(text.split("\n"), "t.txt")] == [(1, None)]
+
+
+def test_an_iso_690_publication_statement_continues_the_reference_above():
+    text = ("ČESKÝ STATISTICKÝ ÚŘAD. Vodovody, kanalizace a vodní toky – 2020 [online].\n"
+            "Praha: ČSÚ, 2021 [cit. 2021-09-14]. Dostupné z: https://www.czso.cz/csu/czso/vodovody-2020\n"
+            "HANEL, Martin. Revisiting the recent European droughts. Scientific Reports [online].\n"
+            "2018, 8, 9499 [cit. 2021-05-10]. Dostupné z: doi:10.1038/s41598-018-27464-4\n"
+            "HYDROPROJEKT CZ. Studie proveditelnosti [online].\n"
+            "Praha, 2020 [cit. 3. 3. 2021]. Dostupné z: https://www.hydroprojekt.cz/studie.pdf\n")
+    assert [line for line, _ in entries(text)] == [1, 3, 5]
+
+
+def test_an_organisation_with_a_colon_still_starts_a_reference_of_its_own():
+    text = ("World Bank. Water in Central Asia. Washington, DC, 2019.\n"
+            "UNESCO: World Water Development Report, 2020. https://www.unesco.org/reports/wwdr/2020\n")
+    assert [line for line, _ in entries(text)] == [1, 2]

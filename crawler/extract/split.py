@@ -75,6 +75,18 @@ TABLE_ROW_RE = re.compile(r"[ \t]*\|(.*)\|[ \t]*$")  # the group holds the cells
 TABLE_RULE_RE = re.compile(r"[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*(?::?-{3,}:?)?[ \t]*$")
 
 
+# What no reference begins with, only goes on with: a publication statement
+# before an ISO 690 citation date ("Praha: ČHMÚ, 2019 [cit. …]", "Praha, 2020
+# [cit. …]"; without the bracket, "UNESCO: World Water Report, 2020." may begin
+# one), or a year and volume ("2018, 8, 9499 [cit. …]").
+_PUBLICATION_LINE_RE = re.compile(
+    r"[^\W\d_][\w.-]{1,30}(?:\s[^\W\d_][\w.-]{1,30})?(?:\s?:\s[^,:\n\[]{1,80})?,\s(?:\d{4}|s\.\s?a\.)"
+    r"\s*\[(?:cit|cited|online|viewed|accessed)"
+    r"|\d{4}[a-z]?,\s*(?:roč\.\s*|vol\.\s*)?\d{1,4},\s*(?:č\.\s*|no\.\s*)?\d",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class _Open:
     line: int
@@ -189,6 +201,8 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
         return not find_access_dates(entry.text())
     if _AUTHOR_START_RE.match(line) or _AUTHOR_YEAR_RE.match(line):
         return False
+    if _PUBLICATION_LINE_RE.match(line):
+        return True  # "… [online]." + "Praha: ČHMÚ, 2019 [cit. 2021-03-03]": no reference starts so
     if len(entry.lines) == 1 and _looks_like_heading(previous):
         return False
     if _APA_DATE_START_RE.match(line) or _APA_DATE_END_RE.search(previous):

@@ -636,6 +636,7 @@ def _next_is_doi_like(text: str, end: int) -> bool:
 
 
 _SPACED_TOKEN_RE = re.compile(r"[\w.,&'()+~%-]+")
+_FILE_NAME_GAP_RE = re.compile(r" (?=\S)|[ \t]*\n[ \t]*(?=\S)(?!\(?\d{1,5}[.)]\s|\[\d{1,5}\])")
 _MAX_SPACED_TOKENS = 6
 
 
@@ -650,15 +651,16 @@ def _spaced_file_name(text: str, end: int, cited: str) -> str | None:
     slash = cited.rfind("/")
     if path < 0 or slash == len(cited) - 1 or "?" in cited or "=" in cited or _EXTENSION_RE.search(cited):
         return None  # no path, or a last segment that is a directory, a query or a file already
-    if text[end:end + 1] != " ":
-        return None
     words: list[str] = []
     pos = end
     for _ in range(_MAX_SPACED_TOKENS):
-        if text[pos:pos + 1] != " " or text[pos + 1:pos + 2].isspace():
+        # One space, or a line break where the PDF wrapped the file name (not
+        # before a numbered reference: "9. Smith J. …" is the next one).
+        gap = _FILE_NAME_GAP_RE.match(text, pos)
+        if gap is None:
             return None
-        token_end = _body_end(text, pos + 1)
-        token = text[pos + 1:token_end]
+        token_end = _body_end(text, gap.end())
+        token = text[gap.end():token_end]
         if not token or not _SPACED_TOKEN_RE.fullmatch(_strip_trailing(token)) or _START_RE.match(token):
             return None
         words.append(_strip_trailing(token))
