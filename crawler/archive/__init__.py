@@ -12,9 +12,9 @@ import of aiohttp.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
+
+from crawler.lazy import exports
 
 # A library logs, it does not print: without a handler of the application's, nothing shows.
 logging.getLogger("crawler.archive").addHandler(logging.NullHandler())
@@ -29,7 +29,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'crawler.archive' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = exports(__name__, _EXPORTS)

@@ -11,8 +11,8 @@ import of aiohttp (the command line starts extraction meanwhile).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+
+from crawler.lazy import exports
 
 _EXPORTS = {
     "NETWORK_DOWN": "crawler.check.checker", "NETWORK_UP": "crawler.check.checker",
@@ -23,7 +23,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'crawler.check' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = exports(__name__, _EXPORTS)

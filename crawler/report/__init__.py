@@ -8,6 +8,7 @@ every format needs and the counts they share, so two formats never disagree.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import os
 import tempfile
@@ -96,8 +97,9 @@ class Report:
     def history(self, link: Link) -> History | None:
         return self.histories.get(link.url) if self.histories is not None else None
 
-    @property
+    @functools.cached_property
     def summary(self) -> dict[str, Any]:
+        # Counted once: the formats, the closing line and a run's stored summary all read it.
         problems = Counter(p.kind.value for p in self.problems)
         summary: dict[str, Any] = {
             "references": len(self.references),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from crawler.store.base import LinkHistory, Run, RunRecord, Schedule, Store, StoredCheck, StoreError, StoreLocked
 from crawler.store.history import Change, LinkState, Outcome, change, history_of, is_due, next_check, standing
+from crawler.lazy import exports
 from crawler.store.settings import HistorySettings, StoreSettings
 
 TYPE_CHECKING = False
@@ -16,14 +17,9 @@ if TYPE_CHECKING:
     from crawler.store.sqlite import SqliteStore, open_store
 
 
-def __getattr__(name: str) -> object:
-    # The SQLite side (sqlite3, threads) is imported only by the commands that
-    # open a store: crawler.config imports this package's settings at every start.
-    if name in ("SqliteStore", "open_store"):
-        from crawler.store import sqlite
-
-        return getattr(sqlite, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The SQLite side (sqlite3, threads) is imported only by the commands that
+# open a store: crawler.config imports this package's settings at every start.
+__getattr__ = exports(__name__, {"SqliteStore": "crawler.store.sqlite", "open_store": "crawler.store.sqlite"})
 
 __all__ = [
     "Change", "HistorySettings", "LinkHistory", "LinkState", "Outcome", "Run", "RunRecord", "Schedule",
