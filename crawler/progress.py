@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TextIO
 
-from crawler.model import CheckResult, Link
+from crawler.model import CheckResult, Link, Verdict
 
 
 class Progress:
@@ -23,15 +23,17 @@ class Progress:
         self.enabled = not quiet and _isatty(stream)
         self.interval = interval
         self.done = 0
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[Verdict | None] = Counter()  # by verdict, named only when drawn
         self._last = 0.0
         self._width = 0
 
     def update(self, link: Link, result: CheckResult) -> None:
         self.done += 1
-        self.counts[result.verdict.value if result.verdict else "unjudged"] += 1
+        if not self.enabled:
+            return  # called once per link: nothing more to do where nothing is drawn
+        self.counts[result.verdict] += 1
         now = time.monotonic()
-        if self.enabled and (now - self._last >= self.interval or self.done == self.total()):
+        if now - self._last >= self.interval or self.done == self.total():
             self._last = now
             self._draw()
 
@@ -42,7 +44,8 @@ class Progress:
             self._draw()
 
     def _draw(self) -> None:
-        counts = " ".join(f"{name} {n}" for name, n in sorted(self.counts.items()))
+        counts = " ".join(f"{name} {n}" for name, n in sorted(
+            (verdict.value if verdict else "unjudged", n) for verdict, n in self.counts.items()))
         extra = self.extra()
         line = f"checked {self.done}/{self.total()}  {counts}" + (f"  | {extra}" if extra else "")
         self.stream.write("\r" + line.ljust(self._width))
