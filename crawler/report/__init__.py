@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import importlib
 import io
 import os
 import tempfile
@@ -193,11 +194,13 @@ def archive_key(item: Link | Problem) -> str | None:
     return f"prefix:{item.url}" if item.url else None
 
 
-def _formats() -> dict[str, Callable[[Report, TextIO], None]]:
-    from crawler.report import json as json_format
-    from crawler.report import markdown as markdown_format
+# Each format's module is imported when a report is written in it: a JSON run
+# does not compile the Markdown writer.
+_FORMAT_MODULES = {"json": "crawler.report.json", "markdown": "crawler.report.markdown"}
 
-    return {"json": json_format.write, "markdown": markdown_format.write}
+
+def _writer(format: str) -> Callable[[Report, TextIO], None]:
+    return importlib.import_module(_FORMAT_MODULES[format]).write  # type: ignore[no-any-return]
 
 
 FORMAT_NAMES = ("markdown", "json")
@@ -251,7 +254,7 @@ def check_output(path: str, inputs: Sequence[str] = (), read_extensions: Sequenc
 
 
 def write_report(report: Report, format: str, stream: TextIO) -> None:
-    _formats()[format](report, stream)
+    _writer(format)(report, stream)
 
 
 def write_report_file(report: Report, format: str, path: Path) -> None:
