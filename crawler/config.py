@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -90,6 +89,8 @@ def load_settings(path: Path | None) -> Settings:
         # No config file: relative defaults resolve as if it were config/crawler.toml
         # (inputs config/references/, the store in config/state/, reports in reports/).
         return Settings(base_dir=DEFAULT_CONFIG.parent)
+    import tomllib  # here, not at the top: a run without a config file does not need it
+
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import aiohttp
-from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt, stop_before_delay
-from tenacity.wait import wait_exponential, wait_random
 from yarl import URL
 
 from crawler.check.evidence import Evidence, split_url
 from crawler.check.resolve import GuardedResolver, NameNotFoundError, PrivateAddressError, is_ip_literal
 from crawler.extract.urls import UrlError, canonical_url
 from crawler.model import Redirect
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses worth asking again: the server may answer differently in a moment.
@@ -109,10 +111,7 @@ class Fetcher:
         self.pause_host = pause_host
         # "total" bounds the whole request, a slowly dripping body included.
         self._timeout = aiohttp.ClientTimeout(total=settings.timeout, sock_connect=settings.connect_timeout)
-        # Exponential backoff with full jitter of the first step, so retries from
-        # many links do not arrive at a struggling host in lockstep.
-        self._backoff = (wait_exponential(multiplier=settings.backoff_initial, max=settings.backoff_max)
-                         + wait_random(0, settings.backoff_initial))
+        self._backoff: Callable[[RetryCallState], float] | None = None  # made at the first retry
 
     async def fetch(self, url: str, *, head_first: bool | None = None, timeout: float | None = None,
                     deadline: float | None = None) -> Evidence:
@@ -194,6 +193,9 @@ class Fetcher:
             first = await self._attempt(method, url, cookies, timeout, deadline)
         if not first.transient or s.retries == 0:
             return first, 1  # the common case skips tenacity's bookkeeping
+        # Imported at the first retry: most runs never retry, and every run starts.
+        from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, stop_before_delay
+
         retrying = AsyncRetrying(
             stop=(stop_after_attempt(s.retries + 1) | stop_before_delay(max(0.0, deadline - time.monotonic()))
                   | _waits_too_long(s)),
@@ -218,6 +220,14 @@ class Fetcher:
         outcome = state.outcome.result() if state.outcome else None
         if outcome is not None and outcome.retry_after is not None:
             return min(outcome.retry_after, self.settings.retry_after_cap)
+        if self._backoff is None:
+            from tenacity.wait import wait_exponential, wait_random
+
+            # Exponential backoff with full jitter of the first step, so retries from
+            # many links do not arrive at a struggling host in lockstep.
+            s = self.settings
+            self._backoff = (wait_exponential(multiplier=s.backoff_initial, max=s.backoff_max)
+                             + wait_random(0, s.backoff_initial))
         return self._backoff(state)
 
     async def _attempt(self, method: str, url: str, cookies: dict[str, str], timeout: float | None,

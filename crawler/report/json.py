@@ -5,10 +5,10 @@ links and problems point to it by ``id``: a paragraph citing 1,909 URLs
 once repeated its whole text in every link, and a 200 KB input made a
 382 MB report. Now the report's size is linear in the input's.
 
-Rows are written one at a time, so the writer never builds the whole
-document as one object. Every string is valid Unicode, and the characters
-a terminal would act on (C1 controls, bidi overrides) are written as
-``\\u`` escapes, which the JSON value keeps intact.
+Rows are written a few hundred at a time, so the writer never builds the
+whole document as one object. Every string is valid Unicode, and the
+characters a terminal would act on (C1 controls, bidi overrides) are
+written as ``\\u`` escapes, which the JSON value keeps intact.
 """
 
 from __future__ import annotations
@@ -16,21 +16,60 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
+from collections.abc import Callable, Iterable, Sequence
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TextIO
 
-from crawler.model import ArchiveResult, CheckResult, History, Link, Problem, Reference, Snapshot
+from crawler.model import (
+    ArchiveResult,
+    ArchiveStatus,
+    CheckResult,
+    History,
+    Link,
+    Problem,
+    ProblemKind,
+    Reference,
+    Snapshot,
+    Verdict,
+)
 from crawler.report import SCHEMA, TOOL, Changes, Report, archive_key
 from crawler.text import valid
 
-# One encoder for the whole report: json.dumps(..., ensure_ascii=False) would
-# build a new one for every link. (C0 controls it escapes itself.)
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 _UNSAFE_RE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+ROWS_PER_WRITE = 256  # rows joined into one write: fewer calls, and still never the whole list at once
+# An enum's .value is a Python-level property on 3.11: looked up once here, not once per row.
+_VERDICT = {verdict: verdict.value for verdict in Verdict}
+_ARCHIVE_STATUS = {status: status.value for status in ArchiveStatus}
+_PROBLEM_KIND = {kind: kind.value for kind in ProblemKind}
+
+
+def _encoder() -> Callable[[Any], str]:
+    """json.JSONEncoder(ensure_ascii=False).encode, without its per-call setup.
+
+    That setup (a closure and a C encoder made anew) cost more than encoding
+    a link's row. The C encoder is made once, without the circular-reference
+    check: every value encoded here is a tree of fresh dicts and lists.
+    """
+    if c_make_encoder is None:  # no _json accelerator: the pure-Python encoder, as before
+        return json.JSONEncoder(ensure_ascii=False).encode
+    encode = c_make_encoder(None, json.JSONEncoder().default, encode_basestring, None, ": ", ", ",
+                            False, False, True)
+    join = "".join
+
+    def encode_value(value: Any) -> str:
+        return join(encode(value, 0))
+    return encode_value
+
+
+# One encoder for the whole report (C0 controls it escapes itself).
+_encode = _encoder()
 
 
 def _dumps(value: Any) -> str:
-    text = valid(_encode(value))
-    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if not text.isascii() else text
+    text = _encode(value)
+    if text.isascii():
+        return text
+    return _UNSAFE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", valid(text))
 
 
 def _time(value: _dt.datetime | None) -> str | None:
@@ -51,8 +90,9 @@ def snapshot_json(snapshot: Snapshot | None) -> dict[str, Any] | None:
 def archive_json(result: ArchiveResult | None) -> dict[str, Any] | None:
     if result is None:
         return None
-    return {"status": result.status.value, "archive": result.archive, "snapshot_url": result.snapshot_url,
-            "timestamp": result.timestamp, "relation": result.relation, "detail": result.detail}
+    return {"status": _ARCHIVE_STATUS[result.status], "archive": result.archive,
+            "snapshot_url": result.snapshot_url, "timestamp": result.timestamp, "relation": result.relation,
+            "detail": result.detail}
 
 
 def history_json(history: History | None, change: str | None = None) -> dict[str, Any] | None:
@@ -63,36 +103,84 @@ def history_json(history: History | None, change: str | None = None) -> dict[str
             "last_checked": _time(history.last_checked), "confirmed": history.confirmed, "change": change}
 
 
-def link_json(link: Link, result: CheckResult | None, ids: dict[Reference, int], report: Report) -> dict[str, Any]:
-    return {
-        "url": link.url,
-        "cited_as": link.cited_as,
-        "verdict": result.verdict.value if result and result.verdict else None,
-        "reason": result.reason if result else None,
-        "detail": result.detail if result else None,
-        "status": result.status if result else None,
-        "final_url": result.final_url if result else None,
-        "redirects": [{"status": r.status, "url": r.url} for r in result.redirects] if result else [],
-        "known_snapshot": snapshot_json(link.known_snapshot),
-        "alternatives": list(link.alternatives),
-        "uncertain": link.uncertain,
-        "citations": [{"reference": ids[c.reference],
-                       "accessed": c.accessed.isoformat() if c.accessed else None} for c in link.citations],
-        "archive": archive_json(report.archive(archive_key(link))),
-        "history": history_json(report.history(link), report.changes.of(link.url) if report.changes else None),
-    }
+class _Ids:
+    """Each reference's id, by equality as before; by identity first, which needs no dataclass __hash__.
+
+    Links' citations almost always hold the very Reference objects of
+    Report.references, and hashing a frozen dataclass is a Python call.
+    """
+
+    def __init__(self, references: Sequence[Reference]) -> None:
+        self.by_value: dict[Reference, int] = {ref: n for n, ref in enumerate(references, 1)}
+        # With two equal references listed, the dict keeps the later number: identity would disagree.
+        self.by_identity: dict[int, int] = (
+            {id(ref): n for n, ref in enumerate(references, 1)} if len(self.by_value) == len(references) else {})
+
+    def add(self, ref: Reference) -> int:
+        """The id of ``ref``; a reference the extraction did not list gets the next one, still once."""
+        known = self.by_identity.get(id(ref))
+        if known is None:
+            known = self.by_identity[id(ref)] = self.by_value.setdefault(ref, len(self.by_value) + 1)
+        return known
+
+    def __getitem__(self, ref: Reference) -> int:
+        """The id of a reference already add()ed."""
+        return self.by_identity[id(ref)]
 
 
-def problem_json(problem: Problem, ids: dict[Reference, int], report: Report) -> dict[str, Any]:
-    return {"kind": problem.kind.value, "reference": ids[problem.reference], "detail": problem.detail,
+def link_json(link: Link, result: CheckResult | None, ids: Any, report: Report) -> dict[str, Any]:
+    return _link_row(report)(link, result, ids)
+
+
+def _link_row(report: Report) -> Callable[[Link, CheckResult | None, Any], dict[str, Any]]:
+    """link_json for every link of ``report``, with what is the same for all of them looked up once."""
+    archives, histories, changes = report.archives, report.histories, report.changes
+    verdicts = _VERDICT
+
+    def row(link: Link, result: CheckResult | None, ids: Any) -> dict[str, Any]:
+        if result is not None:
+            verdict = result.verdict
+            redirects = [{"status": r.status, "url": r.url} for r in result.redirects] if result.redirects else []
+            checked = (verdicts[verdict] if verdict else None, result.reason, result.detail, result.status,
+                       result.final_url)
+        else:
+            redirects, checked = [], (None, None, None, None, None)
+        snapshot = link.known_snapshot
+        history = histories.get(link.url) if histories is not None else None
+        return {
+            "url": link.url,
+            "cited_as": link.cited_as,
+            "verdict": checked[0],
+            "reason": checked[1],
+            "detail": checked[2],
+            "status": checked[3],
+            "final_url": checked[4],
+            "redirects": redirects,
+            "known_snapshot": snapshot_json(snapshot) if snapshot is not None else None,
+            "alternatives": list(link.alternatives),
+            "uncertain": link.uncertain,
+            "citations": [{"reference": ids[c.reference],
+                           "accessed": c.accessed.isoformat() if c.accessed is not None else None}
+                          for c in link.citations],
+            "archive": archive_json(archives.get(link.url)) if archives is not None else None,
+            "history": (history_json(history, changes.of(link.url) if changes else None)
+                        if history is not None else None),
+        }
+    return row
+
+
+def problem_json(problem: Problem, ids: Any, report: Report) -> dict[str, Any]:
+    return {"kind": _PROBLEM_KIND[problem.kind], "reference": ids[problem.reference], "detail": problem.detail,
             "url": problem.url, "archive": archive_json(report.archive(archive_key(problem)))}
 
 
 def write(report: Report, stream: TextIO) -> None:
-    ids = {ref: n for n, ref in enumerate(report.references, 1)}
-    for item in [*(c.reference for link in report.links for c in link.citations),
-                 *(p.reference for p in report.problems)]:
-        ids.setdefault(item, len(ids) + 1)  # a reference the extraction did not list: still once
+    ids = _Ids(report.references)
+    for link in report.links:
+        for c in link.citations:
+            ids.add(c.reference)
+    for p in report.problems:
+        ids.add(p.reference)
     finished = report.finished
     head = {
         "schema": SCHEMA,
@@ -112,9 +200,16 @@ def write(report: Report, stream: TextIO) -> None:
     stream.write("{\n")
     for key, value in head.items():
         stream.write(f"  {_dumps(key)}: {_dumps(value)},\n")
-    _write_list(stream, "references", (reference_json(ref, n) for ref, n in ids.items()))
+    _write_list(stream, "references", (reference_json(ref, n) for ref, n in ids.by_value.items()))
     stream.write(",\n")
-    _write_list(stream, "links", (link_json(link, report.result(link), ids, report) for link in report.links))
+    row = _link_row(report)
+    results = report.results
+    if results is None:
+        rows = (row(link, None, ids) for link in report.links)
+    else:
+        get = results.get
+        rows = (row(link, get(link.url), ids) for link in report.links)
+    _write_list(stream, "links", rows)
     stream.write(",\n")
     _write_list(stream, "problems", (problem_json(p, ids, report) for p in report.problems))
     stream.write(",\n")
@@ -127,11 +222,15 @@ def _changes_json(changes: Changes) -> dict[str, Any]:
             "newly_failing": sorted(changes.newly_failing), "recovered": sorted(changes.recovered)}
 
 
-def _write_list(stream: TextIO, key: str, items: Any) -> None:
+def _write_list(stream: TextIO, key: str, items: Iterable[Any]) -> None:
     stream.write(f"  {_dumps(key)}: [")
-    first = True
+    dumps, chunk, first = _dumps, [], True
     for item in items:
-        stream.write("\n    " if first else ",\n    ")
-        stream.write(_dumps(item))
+        chunk.append(dumps(item))
+        if len(chunk) == ROWS_PER_WRITE:
+            stream.write(("\n    " if first else ",\n    ") + ",\n    ".join(chunk))
+            chunk, first = [], False
+    if chunk:
+        stream.write(("\n    " if first else ",\n    ") + ",\n    ".join(chunk))
         first = False
     stream.write("]" if first else "\n  ]")
