@@ -170,8 +170,24 @@ def parse_date(text: str, *, today: _dt.date | None = None) -> tuple[AccessDate 
     return None, None, 0
 
 
+_VALIDATED: dict[tuple[object, ...], tuple[AccessDate | None, str | None]] = {}
+_VALIDATED_MAX = 4096
+
+
 def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate | None, str | None]:
+    # A list gives the same few access dates again and again: each is checked
+    # once. The answer depends on the match's groups and "today" only.
     groups = m.groupdict()
+    key = (m.re, *groups.values(), today or _today())
+    known = _VALIDATED.get(key)
+    if known is None:
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        known = _VALIDATED[key] = _validate_groups(groups, today)
+    return known
+
+
+def _validate_groups(groups: dict[str, str | None], today: _dt.date | None) -> tuple[AccessDate | None, str | None]:
     if groups.get("era"):
         year = _ERAS[groups["era"]] + (1 if groups["ey"] == "元" else int(groups["ey"]))
     else:
@@ -246,15 +262,16 @@ def _join_broken_words(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 def _find_access_dates(text: str, today: _dt.date | None) -> list[DateMention]:
     lowered = text.lower()
-    found = [i for i in map(lowered.find, _KEYWORD_STEMS) if i >= 0]
-    if not found:
+    # The first stem: the smallest position that is not -1 (all of it in C).
+    first = min(filter((-1).__ne__, map(lowered.find, _KEYWORD_STEMS)), default=-1)
+    if first < 0:
         return []
     if not text.isascii():
         text = text.translate(_FULLWIDTH)
     # Start a little before the first stem: a phrase begins at most a few words
     # earlier ("date of access", "zuletzt abgerufen").
     mentions = []
-    for m in _KEYWORD_RE.finditer(text, max(0, min(found) - 24)):
+    for m in _KEYWORD_RE.finditer(text, max(0, first - 24)):
         date, error, length = parse_date(text[m.end():], today=today)
         if length:
             end = m.end() + length
