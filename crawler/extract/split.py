@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crawler.extract.dates import find_access_dates, starts_with_access_date
-from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, find_urls
+from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, find_urls, may_start_url
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,9 @@ class _Numbering:
         return False
 
 
+_FAST_LINES = True  # tests turn it off to compare
+
+
 def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> Iterator[Entry]:
     """Group lines into reference entries. ``lines`` carry no line ends."""
     current: _Open | None = None
@@ -133,6 +136,19 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
 
     for lineno, raw in enumerate(lines, first_line):
         line = clean_text(raw).rstrip()
+        if _FAST_LINES and line[:1].isalpha():
+            # Most lines: one that starts with a letter is not indented, and no
+            # quote, table, definition, "---." or list marker can start it, so
+            # only the last two cases below apply (tests/test_properties.py
+            # compares this with the general way).
+            if current is not None and len(current.lines) < MAX_LINES and _continues(current, line, 0):
+                current.lines.append(line)
+                current.last_indent = 0
+                continue
+            if current is not None:
+                yield from flush()
+            current = _Open(lineno, 0, False, [line], 0)
+            continue
         if line.lstrip().startswith(">"):
             line = _QUOTE_RE.sub("", line, count=1)
         if not line.strip() or TABLE_RULE_RE.match(line):
@@ -223,13 +239,13 @@ def _looks_like_heading(line: str) -> bool:
 
 def _ends_with_url(line: str) -> bool:
     last = line.rsplit(None, 1)[-1]
-    return bool(_START_RE.search(last)) and not last.endswith(":")
+    return may_start_url(last) and bool(_START_RE.search(last)) and not last.endswith(":")
 
 
 def _url_runs_on(previous: str, line: str) -> bool:
     """A URL at the end of ``previous`` that ``line`` continues ("doi: 10.1080/" + "02634937…")."""
     last = previous.rsplit(None, 1)[-1] if previous.strip() else ""
-    if not (_START_RE.search(last) or _DOI_END_RE.search(last)):
+    if not (may_start_url(last) and _START_RE.search(last) or _DOI_END_RE.search(last)):
         return False  # no URL (or DOI cut after its "/") at the end of the line
     # Read the seam as the URL scanner will: the end of the line above, the
     # line break and the next line's first token. A URL found across it runs on.
