@@ -7,6 +7,8 @@ copying and a test can build them by hand.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -23,17 +25,24 @@ class _Picklable:
     __slots__ = ()
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return self.__class__, tuple(getattr(self, f.name) for f in _fields(self.__class__))
+        cls = self.__class__
+        values = _VALUES.get(cls)
+        if values is None:
+            values = _VALUES[cls] = _values(cls)
+        return cls, values(self)
 
 
-_FIELDS: dict[type, tuple[Any, ...]] = {}
+# For each class, a function from an object to its fields' values, in C
+# (operator.attrgetter): pickling extraction's results is the child's work.
+_VALUES: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def _fields(cls: type) -> tuple[Any, ...]:
-    known = _FIELDS.get(cls)
-    if known is None:
-        known = _FIELDS[cls] = fields(cls)
-    return known
+def _values(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    names = [f.name for f in fields(cls)]
+    if len(names) == 1:
+        name = names[0]
+        return lambda obj: (getattr(obj, name),)
+    return operator.attrgetter(*names)
 
 
 @dataclass(frozen=True, order=True, slots=True)
