@@ -128,7 +128,9 @@ _DATE_LIKE_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: a frozen dataclass sets each field through
+# object.__setattr__, and every access date makes one. Never changed once made.
+@dataclass(slots=True)
 class DateMention:
     """An access date as found in a reference: where, what it says, and what it means."""
 
@@ -224,6 +226,10 @@ _KEYWORD_STEMS = ("ssed", "esed", "csed", "acces", "acess", "viewed", "visited",
                   "日期", "时间", "/ol", "cit.", "citováno")
 
 
+# One search for all of them, twice as fast as a find() for each on real lines.
+_KEYWORD_STEMS_RE = re.compile("|".join(map(re.escape, _KEYWORD_STEMS)))
+
+
 _SOFT_BREAK_RE = re.compile(r"(?<=[^\W\d_])-\n[ \t]*(?=[^\W\d_])")
 
 
@@ -262,10 +268,10 @@ def _join_broken_words(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 def _find_access_dates(text: str, today: _dt.date | None) -> list[DateMention]:
     lowered = text.lower()
-    # The first stem: the smallest position that is not -1 (all of it in C).
-    first = min(filter((-1).__ne__, map(lowered.find, _KEYWORD_STEMS)), default=-1)
-    if first < 0:
+    stem = _KEYWORD_STEMS_RE.search(lowered)  # the leftmost: where the first of them is
+    if stem is None:
         return []
+    first = stem.start()
     if not text.isascii():
         text = text.translate(_FULLWIDTH)
     # Start a little before the first stem: a phrase begins at most a few words
@@ -276,7 +282,7 @@ def _find_access_dates(text: str, today: _dt.date | None) -> list[DateMention]:
         if length:
             end = m.end() + length
             mentions.append(DateMention(m.start(), end, text[m.end():end], date, error))
-    if _GBT_ONLINE_RE.search(text):
+    if "/OL" in text and _GBT_ONLINE_RE.search(text):  # the pattern needs "/OL"
         for m in _GBT_DATE_RE.finditer(text):
             date, error, length = parse_date(m.group(1), today=today)
             if length and not any(x.start <= m.start() < x.end for x in mentions):
