@@ -451,6 +451,10 @@ _START_HINTS = ("/", "www", "WWW", "doi", "DOI", "Doi", "10.", "?")
 _START_HINTS_RE = re.compile("|".join(re.escape(hint) for hint in _START_HINTS))
 
 
+_BRANCH_KINDS = {"scheme": Kind.URL, "www": Kind.URL, "doi": Kind.DOI, "bare_doi": Kind.DOI, "domain": Kind.URL,
+                 "fragment": Kind.FRAGMENT}
+
+
 def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
     """Every URL, DOI or URL fragment in ``text``, in order.
 
@@ -479,12 +483,11 @@ def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
                 continue
         if m is None:
             break
-        if m.group("domain") is not None and not is_tld(m.group("domain").rsplit(".", 1)[1]):
+        branch = m.lastgroup  # each branch is one named group, with none inside it
+        if branch == "domain" and not is_tld(m.group().rsplit(".", 1)[1]):
             pos = m.end()  # "report.pdf/…", "a.b/…": no top-level domain, so no host
             continue
-        kind = Kind.DOI if (m.group("doi") is not None or m.group("bare_doi") is not None) else (
-            Kind.FRAGMENT if m.group("fragment") is not None else Kind.URL
-        )
+        kind = _BRANCH_KINDS[branch]
         item = _extend(text, m.start(), m.end(), kind, literal)
         if item is None:
             pos = max(m.end(), m.start() + 1)  # a bare DOI's start matches nothing: move on
@@ -610,8 +613,8 @@ def _extend(text: str, start: int, body_start: int, kind: Kind, literal: str | N
         gap = _GAP_RE.match(text, end)
         assert gap is not None
         token_start = gap.end()
-        if token_start == end or token_start >= len(text):
-            break
+        if token_start == end or token_start >= len(text) or text[token_start] in _NEVER_CONTINUES:
+            break  # the last: what continues() says of a token that starts so
         token_end = _body_end(text, token_start)
         join = continues(raw, gap.group(), text[token_start:token_end], doi=doi,
                          after=text[token_end:token_end + 3])
@@ -626,7 +629,7 @@ def _extend(text: str, start: int, body_start: int, kind: Kind, literal: str | N
         end = token_end
     written = "".join(literal[a:b] for a, b in spans) if literal is not None else raw
     # "http: //people.example.cn/…": the space is the copy's.
-    if kind is Kind.URL and _SCHEME_SPACE_RE.match(raw):
+    if kind is Kind.URL and " " in raw and _SCHEME_SPACE_RE.match(raw):
         raw, written = _SCHEME_SPACE_RE.sub(r"\1", raw, count=1), _SCHEME_SPACE_RE.sub(r"\1", written, count=1)
         readings = [(at - 1, how) for at, how in readings]
     cited = _strip_trailing(_cut_unclosed(raw))
@@ -647,7 +650,7 @@ def _extend(text: str, start: int, body_start: int, kind: Kind, literal: str | N
             # A DOI that ends where it cannot ("…/S0301-") was cut: failing is no evidence.
             uncertain = uncertain or raw[len(cited) - 1:len(cited)] in ("-", "/", ":", "(") or (
                 len(raw) > len(cited) and raw[len(cited)] == "." and _next_is_doi_like(text, end))
-    alternatives = list(_guessed_readings(cited, readings))
+    alternatives = list(_guessed_readings(cited, readings)) if readings else []
     if kind is not Kind.DOI and not truncated:
         spaced = _spaced_file_name(text, end, cited)
         if spaced is not None:
@@ -845,8 +848,9 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
             if inner.known_snapshot is None:
                 snapshot_url = f"https://web.archive.org/web/{timestamp}/{inner.url}"
                 return Normalised(inner.url, Snapshot(url=snapshot_url, timestamp=timestamp))
-    if _SCHEME_FIX_RE.match(text):
-        text = _SCHEME_FIX_RE.sub(lambda m: m.group(1).lower() + "://", text, count=1)
+    scheme = _SCHEME_FIX_RE.match(text)
+    if scheme:  # the pattern is anchored: the same as sub(..., count=1)
+        text = scheme.group(1).lower() + "://" + text[scheme.end():]
     elif "://" not in text:
         # Schemeless citations are as old as the web; plain http is what every
         # site still answers, with a redirect where it wants https.
@@ -954,7 +958,7 @@ def _host(host: str, text: str) -> str:
         except (UnicodeError, ValueError) as exc:
             raise UrlError("malformed_url", f"“{shorten(text)}”: host is not a valid name ({exc})") from None
     host = host.lower()
-    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+    if len(host) > 253 or max(map(len, host.split("."))) > 63:
         # Checked before the pattern, which needs memory in proportion to the
         # labels it backtracks over: a 16 MB "www.www.…" took 1.5 GB.
         raise UrlError("malformed_url", f"“{shorten(text)}”: the host name is longer than a host can be")
