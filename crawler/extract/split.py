@@ -130,7 +130,7 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
 
     def flush() -> Iterator[Entry]:
         nonlocal current
-        if current is not None and any(part.strip() for part in current.lines):
+        if current is not None and any(map(str.strip, current.lines)):
             yield Entry(source, current.line, current.text(), number=current.number)
         current = None
 
