@@ -154,14 +154,10 @@ class Link:
 
     @classmethod
     def from_citation(cls, citation: Citation) -> Link:
-        return cls(
-            url=citation.url,
-            cited_as=citation.cited_as,
-            citations=[citation],
-            known_snapshot=citation.known_snapshot,
-            alternatives=citation.alternatives,
-            uncertain=citation.uncertain,
-        )
+        # Positional (url, cited_as, citations, known_snapshot, alternatives,
+        # uncertain): one per link, in the parent's busy event loop.
+        return cls(citation.url, citation.cited_as, [citation], citation.known_snapshot, citation.alternatives,
+                   citation.uncertain)
 
     def add(self, citation: Citation) -> None:
         # A reference yields its citations together, so a repeat of the same
