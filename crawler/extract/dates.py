@@ -178,9 +178,11 @@ _VALIDATED_MAX = 4096
 
 def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate | None, str | None]:
     # A list gives the same few access dates again and again: each is checked
-    # once. The answer depends on the match's groups and "today" only.
+    # once. The answer depends on the match's groups and "today" only. (The
+    # pattern's text, whose hash is kept, stands for the groups' names; a
+    # Pattern's own hash covers its compiled code, every time.)
     groups = m.groupdict()
-    key = (m.re, *groups.values(), today or _today())
+    key = (m.re.pattern, *groups.values(), today or _today())
     known = _VALIDATED.get(key)
     if known is None:
         if len(_VALIDATED) >= _VALIDATED_MAX:

@@ -42,9 +42,10 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
     text = clean_text(entry.text)
     reference = Reference(entry.source, entry.line, display_text(text), entry.number)
     scan = text if entry.scan is entry.text else clean_text(entry.scan)
-    labels = [m.end() for m in find_labels(scan)]
+    label_matches = find_labels(scan)
+    labels = [m.end() for m in label_matches] if label_matches else []
     found = find_urls(scan, labels)
-    masked = _mask(scan, found)
+    masked = _mask(scan, found) if found else scan
     mentions = find_access_dates(masked, today=today)
     if (labels or mentions) and not found:
         # A host cited alone is the source only when nothing else is: "Medium.com.
@@ -64,7 +65,7 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
                     mentions.append(after)
     if len(mentions) > 1:
         mentions.sort(key=lambda m: m.start)
-    starts = [m.start for m in mentions]
+    starts = [m.start for m in mentions] if mentions else []
 
     problems: list[Problem] = []
     citations: list[Citation] = []

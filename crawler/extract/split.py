@@ -16,7 +16,9 @@ from crawler.extract.dates import find_access_dates, starts_with_access_date
 from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, find_urls, may_start_url
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: a frozen dataclass sets each field through
+# object.__setattr__, and every reference is one. Never changed once made.
+@dataclass(slots=True)
 class Entry:
     """One reference's text as found in a document, before URLs are read from it.
 
@@ -32,7 +34,7 @@ class Entry:
 
     def __post_init__(self) -> None:
         if not self.scan:
-            object.__setattr__(self, "scan", self.text)
+            self.scan = self.text
 
 
 # A dash that is not the start of MLA's "---." (same author as above).
@@ -145,8 +147,8 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
                 current.lines.append(line)
                 current.last_indent = 0
                 continue
-            if current is not None:
-                yield from flush()
+            if current is not None and any(map(str.strip, current.lines)):  # flush(), without a generator
+                yield Entry(source, current.line, current.text(), number=current.number)
             current = _Open(lineno, 0, False, [line], 0)
             continue
         if line.lstrip().startswith(">"):
@@ -212,7 +214,8 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
     if _START_RE.match(line) or LABEL_RE.match(line):
         # "Available at: …" or a URL on its own line finishes the reference above,
         # unless that one has its URL already (a plain list of URLs).
-        return not _START_RE.search(entry.text())
+        text = entry.text()
+        return not (may_start_url(text) and _START_RE.search(text))
     if starts_with_access_date(line.lstrip("([ ")):
         return not find_access_dates(entry.text())
     if _AUTHOR_START_RE.match(line) or _AUTHOR_YEAR_RE.match(line):

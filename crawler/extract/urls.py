@@ -96,6 +96,11 @@ def may_start_url(text: str) -> bool:
     return "/" in text or "?" in text or "www" in text.lower()
 
 
+def _may_start_after(text: str, pos: int) -> bool:
+    """may_start_url(text[pos:]), without copying when there is a "/" or "?"."""
+    return text.find("/", pos) >= 0 or text.find("?", pos) >= 0 or "www" in text[pos:].lower()
+
+
 # Words that announce a URL. After one of them, anything URL-shaped is a URL
 # or the remains of one.
 LABEL_RE = re.compile(
@@ -474,7 +479,9 @@ def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
         pos = candidates.next(pos)
         if pos < 0:
             break
-        m = _START_RE.search(text, pos)
+        # What is left often holds no URL at all (an access date, the end of a
+        # sentence): searching it cost as much as reading the URL before it.
+        m = _START_RE.search(text, pos) if _may_start_after(text, pos) else None
         if labels:
             label_fragment = _fragment_after_label(text, labels, pos, m.start() if m else len(text))
             if label_fragment is not None:
@@ -768,7 +775,7 @@ class UrlError(ValueError):
         self.detail = detail
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, for speed (see Found); never changed once made
 class Normalised:
     url: str
     known_snapshot: Snapshot | None = None
