@@ -113,3 +113,9 @@ def test_a_validated_date_is_the_same_each_time(text):
     first = dates.find_access_dates(text)
     dates._VALIDATED.clear()
     assert dates.find_access_dates(text) == first == dates.find_access_dates(text)
+
+
+@given(st.lists(st.sampled_from([".", "pdf", "PDF", "html", "php5", "php٣", "x", "/", "\n", " ", "docx", "a.b",
+                                 "json", "Ż"]), max_size=8).map("".join))
+def test_an_extension_is_found_at_the_last_dot(text):
+    assert urls._has_extension(text) == bool(urls._EXTENSION_RE.search(text))

@@ -150,6 +150,14 @@ _EXTENSION_RE = re.compile(
     r"\.(?:s?html?|php\d?|aspx?|jspx?|cfm|cgi|pdf|xml|json|docx?|xlsx?|pptx?|txt|csv|zip|epub)$",
     re.IGNORECASE,
 )
+
+
+def _has_extension(text: str) -> bool:
+    """``_EXTENSION_RE.search(text)``, tried only at the last ".": no extension holds one."""
+    dot = text.rfind(".")
+    return dot >= 0 and _EXTENSION_RE.match(text, dot) is not None
+
+
 # Tokens that are prose even though they contain a slash: and/or, he/she.
 _WORD_SLASH_RE = re.compile(r"[^\W\d_]+/[^\W\d_]+")
 _ELLIPSIS_RE = re.compile(r"\.{3}|…")
@@ -696,7 +704,7 @@ def _spaced_file_name(text: str, end: int, cited: str) -> str | None:
     scheme = cited.find("//")
     path = cited.find("/", scheme + 2 if scheme >= 0 else 0)
     slash = cited.rfind("/")
-    if path < 0 or slash == len(cited) - 1 or "?" in cited or "=" in cited or _EXTENSION_RE.search(cited):
+    if path < 0 or slash == len(cited) - 1 or "?" in cited or "=" in cited or _has_extension(cited):
         return None  # no path, or a last segment that is a directory, a query or a file already
     words: list[str] = []
     pos = end
@@ -711,7 +719,7 @@ def _spaced_file_name(text: str, end: int, cited: str) -> str | None:
         if not token or not _SPACED_TOKEN_RE.fullmatch(_strip_trailing(token)) or _START_RE.match(token):
             return None
         words.append(_strip_trailing(token))
-        if _EXTENSION_RE.search(words[-1]):
+        if _has_extension(words[-1]):
             return cited + " " + " ".join(words)
         if token != words[-1]:
             return None  # "WOLA Report, 2015": a sentence went on
