@@ -119,3 +119,11 @@ def test_a_validated_date_is_the_same_each_time(text):
                                  "json", "Ż"]), max_size=8).map("".join))
 def test_an_extension_is_found_at_the_last_dot(text):
     assert urls._has_extension(text) == bool(urls._EXTENSION_RE.search(text))
+
+
+@given(st.text(max_size=120) | st.lists(st.sampled_from(
+    ["available", "AVAILABLE", "url", "URL", "link", "ligne", "режим", "Доступно", "disponível", "İ", " ", "x",
+     "retrieved", "online", "dostupn", "abrufbar", "verfügbar"]), max_size=10).map("".join))
+def test_the_label_stem_pattern_finds_a_stem_when_any_is_there(text):
+    lowered = text.lower()
+    assert (urls._LABEL_STEMS_RE.search(lowered) is not None) == any(stem in lowered for stem in urls._LABEL_STEMS)

@@ -13,6 +13,7 @@ import calendar
 import datetime as _dt
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crawler.model import AccessDate
@@ -181,13 +182,12 @@ def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate |
     # once. The answer depends on the match's groups and "today" only. (The
     # pattern's text, whose hash is kept, stands for the groups' names; a
     # Pattern's own hash covers its compiled code, every time.)
-    groups = m.groupdict()
-    key = (m.re.pattern, *groups.values(), today or _today())
+    key = (m.re.pattern, m.groups(), today or _today())  # the pattern's text names the groups
     known = _VALIDATED.get(key)
     if known is None:
         if len(_VALIDATED) >= _VALIDATED_MAX:
             _VALIDATED.clear()
-        known = _VALIDATED[key] = _validate_groups(groups, today)
+        known = _VALIDATED[key] = _validate_groups(m.groupdict(), today)
     return known
 
 
@@ -228,8 +228,28 @@ _KEYWORD_STEMS = ("ssed", "esed", "csed", "acces", "acess", "viewed", "visited",
                   "日期", "时间", "/ol", "cit.", "citováno")
 
 
-# One search for all of them, twice as fast as a find() for each on real lines.
-_KEYWORD_STEMS_RE = re.compile("|".join(map(re.escape, _KEYWORD_STEMS)))
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A pattern that matches exactly ``words``, with one branch per first character at each step."""
+    branches: dict[str, list[str]] = {}
+    ends = False
+    for word in words:
+        if word:
+            branches.setdefault(word[0], []).append(word[1:])
+        else:
+            ends = True
+    if not branches:
+        return ""
+    alternatives = [re.escape(c) + _trie(rest) for c, rest in sorted(branches.items())]
+    if len(alternatives) == 1 and not ends:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")" + ("?" if ends else "")
+
+
+# One search for all of them, two to three times as fast as a find() for
+# each on real lines; only its position is used, the leftmost of any stem.
+_KEYWORD_STEMS_RE = re.compile(_trie(_KEYWORD_STEMS))
 
 
 _SOFT_BREAK_RE = re.compile(r"(?<=[^\W\d_])-\n[ \t]*(?=[^\W\d_])")

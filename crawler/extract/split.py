@@ -248,7 +248,8 @@ def _ends_with_url(line: str) -> bool:
 def _url_runs_on(previous: str, line: str) -> bool:
     """A URL at the end of ``previous`` that ``line`` continues ("doi: 10.1080/" + "02634937…")."""
     last = previous.rsplit(None, 1)[-1] if previous.strip() else ""
-    if not (may_start_url(last) and _START_RE.search(last) or _DOI_END_RE.search(last)):
+    # _DOI_END_RE ends in "/$", and ``last`` holds no line end.
+    if not (may_start_url(last) and _START_RE.search(last) or last.endswith("/") and _DOI_END_RE.search(last)):
         return False  # no URL (or DOI cut after its "/") at the end of the line
     # Read the seam as the URL scanner will: the end of the line above, the
     # line break and the next line's first token. A URL found across it runs on.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import quote, unquote, urlsplit
 
-from crawler.extract.dates import looks_like_date
+from crawler.extract.dates import _trie, looks_like_date
 from crawler.extract.tlds import is_tld
 from crawler.model import MAX_ALTERNATIVES, Snapshot
 
@@ -130,9 +130,11 @@ _LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно
                 "abrufbar", "online", "ligne", "link", "recuperado", "obtenido", "extraído", "dostupn")
 
 
+_LABEL_STEMS_RE = re.compile(_trie(_LABEL_STEMS))
+
+
 def find_labels(text: str) -> list[re.Match[str]]:
-    lowered = text.lower()
-    if not any(map(lowered.__contains__, _LABEL_STEMS)):
+    if _LABEL_STEMS_RE.search(text.lower()) is None:
         return []
     return list(LABEL_RE.finditer(text))
 
@@ -484,6 +486,8 @@ def find_urls(text: str, labels: list[int] | None = None) -> list[Found]:
     candidates = _Candidates(text, labels)
     pos = 0
     while True:
+        if not labels and not _may_start_after(text, pos):
+            break  # no URL starts in the rest (see below), and no label fragment can be there
         pos = candidates.next(pos)
         if pos < 0:
             break
@@ -562,6 +566,7 @@ class _Candidates:
         self.labels = sorted(labels)
         self._label = 0
         self._hint = -2  # where the next hint is; -2: not looked for yet, -1: none is left
+        self._spaces_only = "\n" not in text and "\t" not in text  # most entries: one rfind, not three
 
     def next(self, pos: int) -> int:
         text = self.text
@@ -575,7 +580,10 @@ class _Candidates:
         label = self.labels[self._label] if self._label < len(self.labels) else -1
         if first < 0:
             return label
-        start = max(text.rfind(" ", pos, first), text.rfind("\n", pos, first), text.rfind("\t", pos, first)) + 1
+        if self._spaces_only:
+            start = text.rfind(" ", pos, first) + 1
+        else:
+            start = max(text.rfind(" ", pos, first), text.rfind("\n", pos, first), text.rfind("\t", pos, first)) + 1
         # The pattern ends in ": " (before "$", which also matches before a last "\n").
         if ":" in text[max(0, start - 3):start]:
             spaced = _SPACED_SCHEME_RE.search(text, max(0, start - 7), start)
