@@ -127,3 +127,17 @@ def test_an_extension_is_found_at_the_last_dot(text):
 def test_the_label_stem_pattern_finds_a_stem_when_any_is_there(text):
     lowered = text.lower()
     assert (urls._LABEL_STEMS_RE.search(lowered) is not None) == any(stem in lowered for stem in urls._LABEL_STEMS)
+
+
+@given(HOST, HOST)
+def test_a_host_checked_before_comes_out_the_same(host, other):
+    def outcome(text):  # noqa: ANN001, ANN202
+        try:
+            return urls._host(text, "http://" + text)
+        except UrlError as exc:
+            return ("error", exc.kind, exc.detail)
+    urls._VALID_HOSTS.clear()
+    first = [outcome(host), outcome(other)]
+    assert [outcome(host), outcome(other)] == first  # now from the cache, where valid
+    urls._VALID_HOSTS.clear()
+    assert [outcome(other), outcome(host)] == first[::-1]

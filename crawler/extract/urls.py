@@ -966,7 +966,27 @@ def _remove_dot_segments(path: str) -> str:
     return "/".join(output)
 
 
+# Hosts already found valid, and what they became: a list cites the same
+# sites again and again. Only valid ones (an error names its citation), only
+# short ones (the key is the host as cited), and a bounded number.
+_VALID_HOSTS: dict[str, str] = {}
+_VALID_HOSTS_MAX = 4096
+
+
 def _host(host: str, text: str) -> str:
+    known = _VALID_HOSTS.get(host)
+    if known is not None:
+        return known
+    valid = _checked_host(host, text)
+    if len(host) <= 256:
+        if len(_VALID_HOSTS) >= _VALID_HOSTS_MAX:
+            _VALID_HOSTS.clear()
+        _VALID_HOSTS[host] = valid
+    return valid
+
+
+def _checked_host(host: str, text: str) -> str:
+    """The host to request, or UrlError."""
     host = host.rstrip(".")
     if not host:
         raise UrlError("truncated_url", f"“{shorten(text)}” has no host")
