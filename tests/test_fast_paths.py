@@ -48,7 +48,8 @@ URL_CHARS = st.sampled_from(list("aZ09-._~/:@!$&'()*+,;=?#%[] \t\\^`{}|\"<>") + 
                                                                                "/../", "..", "/.well-known"])
 HOST = st.one_of(
     st.sampled_from(["example.org", "EXAMPLE.org", "127.0.0.1", "localhost", "a..b", "x.y.", "-a.com", "a-.com",
-                     "www.bookse", "doi.org", "dx.doi.org", "xn--d1abbgf6aiiy.xn--p1ai", "президент.рф", "a" * 64 + ".com",
+                     "www.bookse", "doi.org", "dx.doi.org", "xn--d1abbgf6aiiy.xn--p1ai", "президент.рф",
+                     "a" * 64 + ".com",
                      ("a." * 130) + "com", "[::1]", "user@example.org", "example.org:", "b"]),
     st.lists(st.sampled_from(["a", "Z", "0", "-", ".", "org", "com"]), min_size=1, max_size=8).map("".join),
 )
@@ -141,3 +142,15 @@ def test_a_host_checked_before_comes_out_the_same(host, other):
     assert [outcome(host), outcome(other)] == first  # now from the cache, where valid
     urls._VALID_HOSTS.clear()
     assert [outcome(other), outcome(host)] == first[::-1]
+
+
+@given(st.sampled_from(["http://", "https://", "http:///", "https:////", "HTTP://", "http: //", "ftp://", "http:/",
+                        "web.archive.org/web/2015/", "https://web.archive.org/web/20150101000000/", ""]),
+       st.lists(URL_CHARS | st.sampled_from(["example.org", "/", "archive", "ARCHIVE", "archıve",
+                                             "web.archive.org/web/2015/"]), max_size=8).map("".join))
+def test_urls_that_skip_the_scheme_fix_and_archive_test_need_neither(prefix, rest):
+    text = prefix + rest
+    if text.startswith(("http://", "https://")) and text[7 if text[4] == ":" else 8:][:1] != "/":
+        assert urls._SCHEME_FIX_RE.sub(lambda m: m.group(1).lower() + "://", text, count=1) == text
+    if text.isascii() and "archive" not in text.lower():
+        assert urls._WAYBACK_RE.match(text) is None

@@ -89,7 +89,7 @@ _PUBLICATION_LINE_RE = re.compile(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     line: int
     indent: int

@@ -860,7 +860,8 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
         if not re.fullmatch(r"10\.\d{4,9}/.*[^\W_].*", doi, re.DOTALL):
             raise UrlError("truncated_url", f"“{shorten(text)}” is a DOI prefix with nothing after it")
         return Normalised(doi_url(doi))
-    wayback = _WAYBACK_RE.match(text)
+    # Ignoring case, only ASCII letters match ASCII text: "archive" must be in it.
+    wayback = _WAYBACK_RE.match(text) if not text.isascii() or "archive" in text.lower() else None
     if wayback:
         timestamp, original = wayback.groups()
         try:
@@ -871,8 +872,9 @@ def normalise(text: str, kind: Kind = Kind.URL) -> Normalised:
             if inner.known_snapshot is None:
                 snapshot_url = f"https://web.archive.org/web/{timestamp}/{inner.url}"
                 return Normalised(inner.url, Snapshot(url=snapshot_url, timestamp=timestamp))
-    scheme = _SCHEME_FIX_RE.match(text)
-    if scheme:  # the pattern is anchored: the same as sub(..., count=1)
+    if text.startswith(("http://", "https://")) and text[7 if text[4] == ":" else 8:][:1] != "/":
+        pass  # what the fix below would give back unchanged: the usual case
+    elif scheme := _SCHEME_FIX_RE.match(text):  # the pattern is anchored: the same as sub(..., count=1)
         text = scheme.group(1).lower() + "://" + text[scheme.end():]
     elif "://" not in text:
         # Schemeless citations are as old as the web; plain http is what every
