@@ -7,6 +7,8 @@ copying and a test can build them by hand.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -23,17 +25,24 @@ class _Picklable:
     __slots__ = ()
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return self.__class__, tuple(getattr(self, f.name) for f in _fields(self.__class__))
+        cls = self.__class__
+        values = _VALUES.get(cls)
+        if values is None:
+            values = _VALUES[cls] = _values(cls)
+        return cls, values(self)
 
 
-_FIELDS: dict[type, tuple[Any, ...]] = {}
+# For each class, a function from an object to its fields' values, in C
+# (operator.attrgetter): pickling extraction's results is the child's work.
+_VALUES: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 
 
-def _fields(cls: type) -> tuple[Any, ...]:
-    known = _FIELDS.get(cls)
-    if known is None:
-        known = _FIELDS[cls] = fields(cls)
-    return known
+def _values(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    names = [f.name for f in fields(cls)]
+    if len(names) == 1:
+        name = names[0]
+        return lambda obj: (getattr(obj, name),)
+    return operator.attrgetter(*names)
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -146,14 +155,10 @@ class Link:
 
     @classmethod
     def from_citation(cls, citation: Citation) -> Link:
-        return cls(
-            url=citation.url,
-            cited_as=citation.cited_as,
-            citations=[citation],
-            known_snapshot=citation.known_snapshot,
-            alternatives=citation.alternatives,
-            uncertain=citation.uncertain,
-        )
+        # Positional (url, cited_as, citations, known_snapshot, alternatives,
+        # uncertain): one per link, in the parent's busy event loop.
+        return cls(citation.url, citation.cited_as, [citation], citation.known_snapshot, citation.alternatives,
+                   citation.uncertain)
 
     def add(self, citation: Citation) -> None:
         # A reference yields its citations together, so a repeat of the same

@@ -26,14 +26,15 @@ class Extraction:
 
     def add(self, item: Document | ReadReference | InputError, index: dict[str, Link]) -> list[Link]:
         """Take in one extracted item; return the links it cites for the first time."""
-        if isinstance(item, Document):
-            self.read.add(item.source)
-            return []
-        if isinstance(item, InputError):
-            self.errors.append(item)
-            if item.fatal:
-                self.read.discard(item.source)
-            return []
+        if type(item) is not ReadReference:  # nearly every item is one: tested first, in the parent's event loop
+            if isinstance(item, Document):
+                self.read.add(item.source)
+                return []
+            if isinstance(item, InputError):
+                self.errors.append(item)
+                if item.fatal:
+                    self.read.discard(item.source)
+                return []
         if item.citations or item.problems:
             self.references.append(item.reference)
         self.problems.extend(item.problems)

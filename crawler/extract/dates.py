@@ -13,6 +13,7 @@ import calendar
 import datetime as _dt
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crawler.model import AccessDate
@@ -128,7 +129,9 @@ _DATE_LIKE_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: a frozen dataclass sets each field through
+# object.__setattr__, and every access date makes one. Never changed once made.
+@dataclass(slots=True)
 class DateMention:
     """An access date as found in a reference: where, what it says, and what it means."""
 
@@ -170,8 +173,25 @@ def parse_date(text: str, *, today: _dt.date | None = None) -> tuple[AccessDate 
     return None, None, 0
 
 
+_VALIDATED: dict[tuple[object, ...], tuple[AccessDate | None, str | None]] = {}
+_VALIDATED_MAX = 4096
+
+
 def _validate(m: re.Match[str], *, today: _dt.date | None) -> tuple[AccessDate | None, str | None]:
-    groups = m.groupdict()
+    # A list gives the same few access dates again and again: each is checked
+    # once. The answer depends on the match's groups and "today" only. (The
+    # pattern's text, whose hash is kept, stands for the groups' names; a
+    # Pattern's own hash covers its compiled code, every time.)
+    key = (m.re.pattern, m.groups(), today or _today())  # the pattern's text names the groups
+    known = _VALIDATED.get(key)
+    if known is None:
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        known = _VALIDATED[key] = _validate_groups(m.groupdict(), today)
+    return known
+
+
+def _validate_groups(groups: dict[str, str | None], today: _dt.date | None) -> tuple[AccessDate | None, str | None]:
     if groups.get("era"):
         year = _ERAS[groups["era"]] + (1 if groups["ey"] == "元" else int(groups["ey"]))
     else:
@@ -206,6 +226,30 @@ _KEYWORD_STEMS = ("ssed", "esed", "csed", "acces", "acess", "viewed", "visited",
                   "downloaded", "checked", "cited", "abgerufen", "aufgerufen", "zugegriffen", "eingesehen",
                   "zugriff", "дата", "обращени", "fecha", "accedido", "data", "recuperad", "閲覧", "アクセス", "参照",
                   "日期", "时间", "/ol", "cit.", "citováno")
+
+
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A pattern that matches exactly ``words``, with one branch per first character at each step."""
+    branches: dict[str, list[str]] = {}
+    ends = False
+    for word in words:
+        if word:
+            branches.setdefault(word[0], []).append(word[1:])
+        else:
+            ends = True
+    if not branches:
+        return ""
+    alternatives = [re.escape(c) + _trie(rest) for c, rest in sorted(branches.items())]
+    if len(alternatives) == 1 and not ends:
+        return alternatives[0]
+    return "(?:" + "|".join(alternatives) + ")" + ("?" if ends else "")
+
+
+# One search for all of them, two to three times as fast as a find() for
+# each on real lines; only its position is used, the leftmost of any stem.
+_KEYWORD_STEMS_RE = re.compile(_trie(_KEYWORD_STEMS))
 
 
 _SOFT_BREAK_RE = re.compile(r"(?<=[^\W\d_])-\n[ \t]*(?=[^\W\d_])")
@@ -246,20 +290,21 @@ def _join_broken_words(text: str) -> tuple[str, list[tuple[int, int]]]:
 
 def _find_access_dates(text: str, today: _dt.date | None) -> list[DateMention]:
     lowered = text.lower()
-    found = [i for i in map(lowered.find, _KEYWORD_STEMS) if i >= 0]
-    if not found:
+    stem = _KEYWORD_STEMS_RE.search(lowered)  # the leftmost: where the first of them is
+    if stem is None:
         return []
+    first = stem.start()
     if not text.isascii():
         text = text.translate(_FULLWIDTH)
     # Start a little before the first stem: a phrase begins at most a few words
     # earlier ("date of access", "zuletzt abgerufen").
     mentions = []
-    for m in _KEYWORD_RE.finditer(text, max(0, min(found) - 24)):
+    for m in _KEYWORD_RE.finditer(text, max(0, first - 24)):
         date, error, length = parse_date(text[m.end():], today=today)
         if length:
             end = m.end() + length
             mentions.append(DateMention(m.start(), end, text[m.end():end], date, error))
-    if _GBT_ONLINE_RE.search(text):
+    if "/OL" in text and _GBT_ONLINE_RE.search(text):  # the pattern needs "/OL"
         for m in _GBT_DATE_RE.finditer(text):
             date, error, length = parse_date(m.group(1), today=today)
             if length and not any(x.start <= m.start() < x.end for x in mentions):

@@ -39,11 +39,13 @@ def display_text(text: str) -> str:
 
 
 def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
-    reference = Reference(entry.source, entry.line, display_text(clean_text(entry.text)), entry.number)
-    scan = clean_text(entry.scan)
-    labels = [m.end() for m in find_labels(scan)]
+    text = clean_text(entry.text)
+    reference = Reference(entry.source, entry.line, display_text(text), entry.number)
+    scan = text if entry.scan is entry.text else clean_text(entry.scan)
+    label_matches = find_labels(scan)
+    labels = [m.end() for m in label_matches] if label_matches else []
     found = find_urls(scan, labels)
-    masked = _mask(scan, found)
+    masked = _mask(scan, found) if found else scan
     mentions = find_access_dates(masked, today=today)
     if (labels or mentions) and not found:
         # A host cited alone is the source only when nothing else is: "Medium.com.
@@ -52,16 +54,18 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
         if hosts:
             found = sorted(found + hosts, key=lambda item: item.start)
             masked = _mask(scan, found)
-    label_ends = set(labels)
-    covered = {i for m in mentions for i in range(m.start, m.end)} if labels else set()
-    for item in found:
-        # "Available at: URL, 5 February 2016": a date right after a labelled URL.
-        if any(item.start - gap in label_ends for gap in range(4)):
-            after = date_after(masked, item.end, today=today)
-            if after is not None and after.start not in covered:
-                mentions.append(after)
-    mentions.sort(key=lambda m: m.start)
-    starts = [m.start for m in mentions]
+    if labels:
+        label_ends = set(labels)
+        covered = {i for m in mentions for i in range(m.start, m.end)}
+        for item in found:
+            # "Available at: URL, 5 February 2016": a date right after a labelled URL.
+            if any(item.start - gap in label_ends for gap in range(4)):
+                after = date_after(masked, item.end, today=today)
+                if after is not None and after.start not in covered:
+                    mentions.append(after)
+    if len(mentions) > 1:
+        mentions.sort(key=lambda m: m.start)
+    starts = [m.start for m in mentions] if mentions else []
 
     problems: list[Problem] = []
     citations: list[Citation] = []
@@ -83,23 +87,18 @@ def read_entry(entry: Entry, *, today: _dt.date | None = None) -> ReadReference:
         mention = _mention_for(masked, found, index, mentions, starts)
         alternatives = tuple(
             alt for alt in (_safe_normalise(a, item.kind) for a in item.alternatives) if alt and alt != normalised.url
-        )
-        citations.append(Citation(
-            reference=reference,
-            url=normalised.url,
-            cited_as=item.text,
-            accessed=mention.date if mention else None,
-            known_snapshot=normalised.known_snapshot,
-            alternatives=alternatives,
-            uncertain=item.uncertain,
-        ))
+        ) if item.alternatives else ()
+        # Positional: reference, url, cited_as, accessed, known_snapshot, alternatives, uncertain.
+        citations.append(Citation(reference, normalised.url, item.text, mention.date if mention else None,
+                                  normalised.known_snapshot, alternatives, item.uncertain))
     for mention in mentions:
         if mention.error:
             problems.append(Problem(ProblemKind.BAD_ACCESS_DATE, reference,
                                     f"access date “{mention.text.strip()}” {mention.error}"))
     if not found and (labels or mentions):
         problems.append(Problem(ProblemKind.MISSING_URL, reference, _missing_detail(masked, labels, mentions)))
-    problems.sort(key=lambda p: 0 if p.kind is not ProblemKind.BAD_ACCESS_DATE else 1)
+    if len(problems) > 1:
+        problems.sort(key=lambda p: 0 if p.kind is not ProblemKind.BAD_ACCESS_DATE else 1)
     return ReadReference(reference, tuple(citations), tuple(problems))
 
 

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crawler.extract.dates import find_access_dates, starts_with_access_date
-from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, find_urls
+from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, find_urls, may_start_url
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: a frozen dataclass sets each field through
+# object.__setattr__, and every reference is one. Never changed once made.
+@dataclass(slots=True)
 class Entry:
     """One reference's text as found in a document, before URLs are read from it.
 
@@ -32,7 +34,7 @@ class Entry:
 
     def __post_init__(self) -> None:
         if not self.scan:
-            object.__setattr__(self, "scan", self.text)
+            self.scan = self.text
 
 
 # A dash that is not the start of MLA's "---." (same author as above).
@@ -87,7 +89,7 @@ _PUBLICATION_LINE_RE = re.compile(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     line: int
     indent: int
@@ -120,6 +122,9 @@ class _Numbering:
         return False
 
 
+_FAST_LINES = True  # tests turn it off to compare
+
+
 def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> Iterator[Entry]:
     """Group lines into reference entries. ``lines`` carry no line ends."""
     current: _Open | None = None
@@ -127,12 +132,25 @@ def split_entries(lines: Iterable[str], source: str, *, first_line: int = 1) -> 
 
     def flush() -> Iterator[Entry]:
         nonlocal current
-        if current is not None and any(part.strip() for part in current.lines):
+        if current is not None and any(map(str.strip, current.lines)):
             yield Entry(source, current.line, current.text(), number=current.number)
         current = None
 
     for lineno, raw in enumerate(lines, first_line):
         line = clean_text(raw).rstrip()
+        if _FAST_LINES and line[:1].isalpha():
+            # Most lines: one that starts with a letter is not indented, and no
+            # quote, table, definition, "---." or list marker can start it, so
+            # only the last two cases below apply (tests/test_properties.py
+            # compares this with the general way).
+            if current is not None and len(current.lines) < MAX_LINES and _continues(current, line, 0):
+                current.lines.append(line)
+                current.last_indent = 0
+                continue
+            if current is not None and any(map(str.strip, current.lines)):  # flush(), without a generator
+                yield Entry(source, current.line, current.text(), number=current.number)
+            current = _Open(lineno, 0, False, [line], 0)
+            continue
         if line.lstrip().startswith(">"):
             line = _QUOTE_RE.sub("", line, count=1)
         if not line.strip() or TABLE_RULE_RE.match(line):
@@ -196,7 +214,8 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
     if _START_RE.match(line) or LABEL_RE.match(line):
         # "Available at: …" or a URL on its own line finishes the reference above,
         # unless that one has its URL already (a plain list of URLs).
-        return not _START_RE.search(entry.text())
+        text = entry.text()
+        return not (may_start_url(text) and _START_RE.search(text))
     if starts_with_access_date(line.lstrip("([ ")):
         return not find_access_dates(entry.text())
     if _AUTHOR_START_RE.match(line) or _AUTHOR_YEAR_RE.match(line):
@@ -223,13 +242,14 @@ def _looks_like_heading(line: str) -> bool:
 
 def _ends_with_url(line: str) -> bool:
     last = line.rsplit(None, 1)[-1]
-    return bool(_START_RE.search(last)) and not last.endswith(":")
+    return may_start_url(last) and bool(_START_RE.search(last)) and not last.endswith(":")
 
 
 def _url_runs_on(previous: str, line: str) -> bool:
     """A URL at the end of ``previous`` that ``line`` continues ("doi: 10.1080/" + "02634937…")."""
     last = previous.rsplit(None, 1)[-1] if previous.strip() else ""
-    if not (_START_RE.search(last) or _DOI_END_RE.search(last)):
+    # _DOI_END_RE ends in "/$", and ``last`` holds no line end.
+    if not (may_start_url(last) and _START_RE.search(last) or last.endswith("/") and _DOI_END_RE.search(last)):
         return False  # no URL (or DOI cut after its "/") at the end of the line
     # Read the seam as the URL scanner will: the end of the line above, the
     # line break and the next line's first token. A URL found across it runs on.

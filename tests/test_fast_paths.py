@@ -1,0 +1,156 @@
+"""Extraction's fast paths give exactly what the general code gives.
+
+Each shortcut in the extractor rests on a claim ("this test fails, so that
+pattern cannot match"; "this URL needs no encoding"); these properties check
+the claims on generated text. The example counts come from the hypothesis
+profile (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crawler.extract import dates, split, urls
+from crawler.extract.split import split_entries
+from crawler.extract.urls import UrlError
+from test_properties import PIECES, TEXT
+
+# _START_RE as it was before its two look-aheads, which only prune.
+_UNGUARDED_START_RE = re.compile(
+    urls._START_RE.pattern.replace("(?=[\\w.-]*+/)", "", 1).replace("(?=[\\w.-]*+\\?)", "", 1),
+    urls._START_RE.flags,
+)
+# Characters that steer the start pattern, and those case-folding maps onto ASCII letters.
+START_PIECES = st.sampled_from([
+    "h", "H", "f", "F", "w", "W", "d", "D", "o", "i", "1", "0", ".", ":", "/", "?", "-", "_", "@", "%", "=", "&",
+    " ", "\n", "x", "a", "com", "org", "www", "WWW", "Www", "doi", "DoI", "10.", "10.1234/", "http://", "ftp:/",
+    "php?", "html?", "ſ", "ı", "İ", "K", "рф", "中国", "é",
+])
+START_TEXT = st.one_of(st.lists(START_PIECES, max_size=25).map("".join), TEXT)
+
+
+@given(START_TEXT, st.integers(min_value=0, max_value=60))
+def test_start_pattern_look_aheads_change_no_match(text, pos):
+    pos = min(pos, len(text))
+    new, old = urls._START_RE.search(text, pos), _UNGUARDED_START_RE.search(text, pos)
+    assert (new and (new.span(), new.lastgroup)) == (old and (old.span(), old.lastgroup))
+    if old is not None:
+        assert urls.may_start_url(text[pos:]) and urls._may_start_after(text, pos)
+        # find_urls reads the branch from lastgroup: one named group per branch, nothing nested.
+        assert old.lastgroup == next(name for name, value in old.groupdict().items() if value is not None)
+
+
+URL_CHARS = st.sampled_from(list("aZ09-._~/:@!$&'()*+,;=?#%[] \t\\^`{}|\"<>") + ["é", "ж", "%41", "%zz", "/./",
+                                                                               "/../", "..", "/.well-known"])
+HOST = st.one_of(
+    st.sampled_from(["example.org", "EXAMPLE.org", "127.0.0.1", "localhost", "a..b", "x.y.", "-a.com", "a-.com",
+                     "www.bookse", "doi.org", "dx.doi.org", "xn--d1abbgf6aiiy.xn--p1ai", "президент.рф",
+                     "a" * 64 + ".com",
+                     ("a." * 130) + "com", "[::1]", "user@example.org", "example.org:", "b"]),
+    st.lists(st.sampled_from(["a", "Z", "0", "-", ".", "org", "com"]), min_size=1, max_size=8).map("".join),
+)
+
+
+@given(st.sampled_from(["http://", "https://", "ftp://", "HTTP://", "mailto://", "http:/"]), HOST,
+       st.one_of(st.none(), st.integers(min_value=0, max_value=99999), st.sampled_from(["080", "", "x"])),
+       st.lists(URL_CHARS, max_size=12).map("".join))
+def test_simple_urls_are_made_canonical_as_any_url(scheme, host, port, rest):
+    text = f"{scheme}{host}{'' if port is None else f':{port}'}{rest}"
+
+    def outcome(function):  # noqa: ANN001, ANN202
+        try:
+            return function(text)
+        except UrlError as exc:
+            return ("error", exc.kind, exc.detail)
+    assert outcome(urls.canonical_url) == outcome(urls._canonical_url)
+
+
+@given(st.lists(PIECES, min_size=1, max_size=6).map("".join),
+       st.sampled_from([" ", "\n", "  ", "\t", " \n ", ""]),
+       st.sampled_from(list(urls._NEVER_CONTINUES)),
+       st.lists(PIECES, max_size=4).map("".join),
+       st.booleans(), st.sampled_from(["", " (", "\n", ". x", "…"]))
+def test_no_rule_joins_a_token_that_opens_a_bracket_or_quotation(url, gap, first, rest, doi, after):
+    assert urls._continues_at_all(url, gap, first + rest, doi=doi, after=after) is None
+
+
+@given(st.text(max_size=200) | st.lists(st.sampled_from(
+    ["accessed", "ACCESSED", "last viewed", "retrieved", "дата", "Дата обращения", "cit.", "/OL", "閲覧", " ",
+     "x", "İ", "ß", "sed", "esed", "consult", "zugriff", "data"]), max_size=12).map("".join))
+def test_the_first_keyword_stem_is_the_leftmost_of_any(text):
+    lowered = text.lower()
+    found = [i for i in map(lowered.find, dates._KEYWORD_STEMS) if i >= 0]
+    stem = dates._KEYWORD_STEMS_RE.search(lowered)
+    assert (stem.start() if stem else None) == (min(found) if found else None)
+
+
+LINE_PIECES = st.sampled_from([
+    "Author, A. ", "Smith J. ", "van Dijk, K. ", "(2019). ", "Title of a work.", "Publisher, 2019. ",
+    "http://example.org/a", " https://example.org/b-", "doi: 10.1080/", "02634937", "Available at: ", "URL: ",
+    "(accessed 10.06.2023)", "accessed 3 March 2021", "Retrieved from ", "1. ", "[2] ", "- ", "* ", "> ", "| a | b |",
+    "|---|---|", "[x]: ", "---. ", "    ", "\t", "  ", "and more text", "et al.", "U.S.", "pp.", "Cases", "ок", "Ж",
+    "", " ", "x", "2001. ", "www.example.org/", "?q=1", ".", ",",
+])
+
+
+@given(st.lists(st.lists(LINE_PIECES, max_size=6).map("".join), max_size=25))
+def test_lines_starting_with_a_letter_split_as_any_line(lines):
+    fast = list(split_entries(lines, "s"))
+    split._FAST_LINES = False
+    try:
+        general = list(split_entries(lines, "s"))
+    finally:
+        split._FAST_LINES = True
+    assert fast == general
+
+
+@pytest.mark.parametrize("text", ["accessed 10.06.2023", "accessed 31.02.2023", "accessed 1.1.1980",
+                                  "accessed 20.0.2020", "accessed 3 March 2099"])
+def test_a_validated_date_is_the_same_each_time(text):
+    first = dates.find_access_dates(text)
+    dates._VALIDATED.clear()
+    assert dates.find_access_dates(text) == first == dates.find_access_dates(text)
+
+
+@given(st.lists(st.sampled_from([".", "pdf", "PDF", "html", "php5", "php٣", "x", "/", "\n", " ", "docx", "a.b",
+                                 "json", "Ż"]), max_size=8).map("".join))
+def test_an_extension_is_found_at_the_last_dot(text):
+    assert urls._has_extension(text) == bool(urls._EXTENSION_RE.search(text))
+
+
+@given(st.text(max_size=120) | st.lists(st.sampled_from(
+    ["available", "AVAILABLE", "url", "URL", "link", "ligne", "режим", "Доступно", "disponível", "İ", " ", "x",
+     "retrieved", "online", "dostupn", "abrufbar", "verfügbar"]), max_size=10).map("".join))
+def test_the_label_stem_pattern_finds_a_stem_when_any_is_there(text):
+    lowered = text.lower()
+    assert (urls._LABEL_STEMS_RE.search(lowered) is not None) == any(stem in lowered for stem in urls._LABEL_STEMS)
+
+
+@given(HOST, HOST)
+def test_a_host_checked_before_comes_out_the_same(host, other):
+    def outcome(text):  # noqa: ANN001, ANN202
+        try:
+            return urls._host(text, "http://" + text)
+        except UrlError as exc:
+            return ("error", exc.kind, exc.detail)
+    urls._VALID_HOSTS.clear()
+    first = [outcome(host), outcome(other)]
+    assert [outcome(host), outcome(other)] == first  # now from the cache, where valid
+    urls._VALID_HOSTS.clear()
+    assert [outcome(other), outcome(host)] == first[::-1]
+
+
+@given(st.sampled_from(["http://", "https://", "http:///", "https:////", "HTTP://", "http: //", "ftp://", "http:/",
+                        "web.archive.org/web/2015/", "https://web.archive.org/web/20150101000000/", ""]),
+       st.lists(URL_CHARS | st.sampled_from(["example.org", "/", "archive", "ARCHIVE", "archıve",
+                                             "web.archive.org/web/2015/"]), max_size=8).map("".join))
+def test_urls_that_skip_the_scheme_fix_and_archive_test_need_neither(prefix, rest):
+    text = prefix + rest
+    if text.startswith(("http://", "https://")) and text[7 if text[4] == ":" else 8:][:1] != "/":
+        assert urls._SCHEME_FIX_RE.sub(lambda m: m.group(1).lower() + "://", text, count=1) == text
+    if text.isascii() and "archive" not in text.lower():
+        assert urls._WAYBACK_RE.match(text) is None
