@@ -154,3 +154,14 @@ def test_urls_that_skip_the_scheme_fix_and_archive_test_need_neither(prefix, res
         assert urls._SCHEME_FIX_RE.sub(lambda m: m.group(1).lower() + "://", text, count=1) == text
     if text.isascii() and "archive" not in text.lower():
         assert urls._WAYBACK_RE.match(text) is None
+
+
+# The checker's per-link shortcuts.
+
+@given(st.text(alphabet="ab.-_~%", max_size=12))
+def test_probe_extension_is_splitexts(name: str) -> None:
+    import posixpath
+
+    from crawler.check.probe import extension
+
+    assert extension(name) == posixpath.splitext(name)[1]

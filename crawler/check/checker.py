@@ -15,7 +15,7 @@ import contextlib
 import gc
 import re
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import aiohttp
@@ -170,17 +170,25 @@ class Checker:
             probes = ProbeCache(fetcher.fetch)
             something_to_check = asyncio.Event()
 
+            def take(link: Link) -> None:
+                every.append(link)
+                netloc, early = self._before_request(link, resolver)
+                if early is not None:
+                    self._record(run, link, early)
+                else:
+                    probation.scheduled += 1
+                    scheduler.add(netloc, link)
+                    something_to_check.set()
+
             async def produce() -> None:
                 try:
-                    async for link in _stream(links):
-                        every.append(link)
-                        netloc, early = self._before_request(link, resolver)
-                        if early is not None:
-                            self._record(run, link, early)
-                        else:
-                            probation.scheduled += 1
-                            scheduler.add(netloc, link)
-                            something_to_check.set()
+                    # Not through one async generator for both kinds: a layer per link.
+                    if isinstance(links, AsyncIterable):
+                        async for link in links:
+                            take(link)
+                    else:
+                        for link in links:
+                            take(link)
                 except Exception as exc:  # noqa: BLE001 - a lost source must not lose the run
                     run.stream_error = str(exc) or type(exc).__name__
                 finally:
@@ -376,15 +384,6 @@ def _fewer_collections() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
-
-
-async def _stream(links: Iterable[Link] | AsyncIterable[Link]) -> AsyncIterator[Link]:
-    if isinstance(links, AsyncIterable):
-        async for link in links:
-            yield link
-    else:
-        for link in links:
-            yield link
 
 
 def _probe_worthy(evidence: Evidence) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -44,6 +45,9 @@ class Evidence:
         return decode(self.body, self.content_type)
 
 
+# Asked of each URL several times while it is checked (its host, HEAD or GET,
+# its probe, its verdict), a few hundred other URLs apart at most.
+@functools.lru_cache(maxsize=4096)
 def split_url(url: str) -> tuple[str, str, str, str]:
     """(scheme, netloc, path, query) of a canonical URL, at a fraction of urlsplit's cost.
 

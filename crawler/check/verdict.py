@@ -9,6 +9,7 @@ or UNREACHABLE, never DEAD.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -179,6 +180,7 @@ _LANGUAGE_CODES = frozenset(_LANGUAGES)
 _FRONT_PAGE_STARTS = ("index", "default", "home", "main", "start")
 
 
+@functools.lru_cache(maxsize=4096)  # asked twice per link: is it worth a probe, and in the verdict
 def is_root(url: str) -> bool:
     _, _, path, query = split_url(url)
     return not query and _may_be_root(path) and bool(_ROOT_PATH_RE.fullmatch(path))
