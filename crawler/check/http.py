@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import aiohttp
@@ -27,7 +28,6 @@ from crawler.check.resolve import GuardedResolver, NameNotFoundError, PrivateAdd
 from crawler.extract.urls import UrlError, canonical_url
 from crawler.model import Redirect
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
