@@ -165,3 +165,32 @@ def test_probe_extension_is_splitexts(name: str) -> None:
     from crawler.check.probe import extension
 
     assert extension(name) == posixpath.splitext(name)[1]
+
+
+# wants_head() as it was: a regex search anchored at the path's end.
+_FILE_RE = re.compile(
+    r"\.(?:pdf|docx?|xlsx?|pptx?|odt|ods|odp|rtf|zip|gz|tgz|bz2|xz|7z|rar|tar|epub|mobi|djvu|ps|"
+    r"mp3|mp4|m4a|avi|mov|wmv|mkv|webm|ogg|wav|flac|jpe?g|png|gif|tiff?|bmp|svg|webp|csv|tsv|xml|json|iso)$",
+    re.IGNORECASE,
+)
+
+
+@given(st.lists(st.sampled_from(["/", ".", "pdf", "PDF", "PdF", "jpg", "jpeg", "JPEG", "tif", "tiff", "docx", "doc",
+                                 "tar", "gz", "7z", "html", "a", "x", "p", "s", "S", "%2E"]), max_size=8).map("".join),
+       st.sampled_from(["", "?a=b.pdf", "?x"]))
+def test_head_first_for_exactly_the_files_the_regex_named(path: str, query: str) -> None:
+    # Canonical URLs, the only ones checked, have ASCII paths (the rest is percent-encoded).
+    from crawler.check.http import wants_head
+
+    path = "/" + path
+    assert wants_head(f"https://example.org{path}{query}") == bool(_FILE_RE.search(path))
+
+
+@given(st.lists(st.sampled_from(["/", ".", "a", "B", "html", "HTML", "pdf", "x.y", "..", "%2F"]), max_size=8)
+       .map(lambda parts: "/" + "".join(parts)))
+def test_probe_key_groups_paths_by_directory_and_extension_as_before(path: str) -> None:
+    from crawler.check.probe import _split, probe_key
+
+    directory, extension, trailing = _split(path)  # what probe_key() took apart before its short cut
+    assert probe_key(f"https://example.org{path}") == (
+        "https", "example.org", directory, extension.lower(), "/" if trailing else "")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from crawler.check.checker import Checker
+from crawler.check import checker, verdict
 from crawler.cli import main
 from sites import FakeWeb, page
 
@@ -113,14 +113,14 @@ def test_every_hostile_answer_at_once_leaves_the_rest_of_the_run_intact(tmp_path
 
 
 def test_a_check_that_raises_is_that_links_error_and_the_run_goes_on(tmp_path, monkeypatch):
-    real = Checker._check_url
+    real = verdict.decide
 
-    async def flaky(self, url, *args, **kwargs):
-        if "explodes" in url:
+    def flaky(evidence, *args, **kwargs):
+        if "explodes" in evidence.url:
             raise KeyError("a bug in the checker")
-        return await real(self, url, *args, **kwargs)
+        return real(evidence, *args, **kwargs)
 
-    monkeypatch.setattr(Checker, "_check_url", flaky)
+    monkeypatch.setattr(checker, "decide", flaky)
     refs = tmp_path / "refs.txt"
     refs.write_text("1. A. http://hostile.test/explodes.html\n2. B. http://hostile.test/fine.html\n", encoding="utf-8")
     config = tmp_path / "crawler.toml"
