@@ -194,3 +194,37 @@ def test_probe_key_groups_paths_by_directory_and_extension_as_before(path: str) 
     directory, extension, trailing = _split(path)  # what probe_key() took apart before its short cut
     assert probe_key(f"https://example.org{path}") == (
         "https", "example.org", directory, extension.lower(), "/" if trailing else "")
+
+
+_BODIES = st.sampled_from([b"", b"<html><head><title>Article</title></head><body>text</body></html>",
+                           b"<html><head><title>Just a moment...</title></head></html>",
+                           b"<script src='/cdn-cgi/challenge-platform/h/b/orchestrate'></script>"])
+
+
+@given(st.sampled_from([200, 203, 204, 299, 301, 404, 429, 503]), st.booleans(), st.sampled_from([None, "timeout"]),
+       st.sampled_from([None, 200, 404, 410, 500]), _BODIES, st.sampled_from([{}, {"cf-mitigated": "challenge"}]),
+       st.sampled_from([frozenset(), frozenset({200}), frozenset({204, 404})]),
+       st.sampled_from(["GET", "HEAD"]), st.sampled_from(["text/html", "application/pdf", ""]))
+def test_the_verdicts_short_cut_gives_what_the_whole_decision_gives(status, redirected, error, probe_status, body,
+                                                                     headers, accept, method, content_type):
+    from crawler.check.evidence import Evidence
+    from crawler.check.verdict import Probe, _decide, decide
+    from crawler.model import CheckResult, Redirect
+
+    url = "https://example.org/articles/1.html"
+    evidence = Evidence(url=url, final_url="https://example.org/en/1.html" if redirected else url, status=status,
+                        method=method, redirects=[Redirect(301, "https://example.org/en/1.html")] if redirected else [],
+                        content_type=content_type, headers=headers, body=body, error=error, elapsed=0.12345)
+    probe = None if probe_status is None else Probe(status=probe_status, final_url="", tokens=frozenset())
+    verdict, reason, detail = _decide(evidence, probe, True, accept)
+    assert decide(evidence, probe, dns_trusted=True, accept=accept) == CheckResult(
+        verdict, reason, detail, status, evidence.final_url if redirected else None, tuple(evidence.redirects), 0.123)
+
+
+@given(st.sampled_from(["http", "https", "ftp", "mailto"]),
+       st.lists(st.sampled_from(["a", "b.org", ":8080", "@", "?", "q=1", "/", "x", "[::1]"]), max_size=8).map("".join))
+def test_a_links_first_look_splits_it_as_split_url_does(scheme: str, rest: str) -> None:
+    from crawler.check.evidence import scheme_and_netloc, split_url
+
+    url = f"{scheme}://{rest}"
+    assert scheme_and_netloc(url) == split_url(url)[:2]

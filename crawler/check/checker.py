@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from crawler.check.dns import make_resolver
-from crawler.check.evidence import Evidence, split_url
+from crawler.check.evidence import Evidence, scheme_and_netloc, split_url
 from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
@@ -307,7 +307,7 @@ class Checker:
     def _before_request(self, link: Link, resolver: GuardedResolver) -> tuple[str, CheckResult | None]:
         """The link's host, and its result if it needs no request at all."""
         url = link.url
-        scheme, netloc, _, _ = split_url(url)
+        scheme, netloc = scheme_and_netloc(url)
         if (self._exclude and any(p.search(url) for p in self._exclude)) or (
                 self._include and not any(p.search(url) for p in self._include)):
             return netloc, CheckResult(Verdict.SKIPPED, "excluded", "excluded by an include or exclude pattern")
@@ -398,7 +398,10 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def _probe_worthy(evidence: Evidence) -> bool:
-    return evidence.ok and evidence.method == "GET" and evidence.is_html and not is_root(evidence.url)
+    # Evidence.ok spelled out: a property call less, once per link.
+    status = evidence.status
+    return (evidence.error is None and status is not None and 200 <= status < 300 and evidence.method == "GET"
+            and evidence.is_html and not is_root(evidence.url))
 
 
 @functools.lru_cache(maxsize=4096)  # per link, of a few hundred netlocs at most

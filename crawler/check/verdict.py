@@ -82,7 +82,10 @@ _CHALLENGE_TITLE_RE = re.compile(
 def challenge_page(body: bytes) -> bool:
     """Whether the start of ``body`` is a bot wall or challenge page."""
     window = body[:CHALLENGE_SCAN_BYTES].lower()
-    if (b"challenge" in window or b"chl" in window or b"captcha" in window or b"incapsula" in window) \
+    # find(), not "in": bytes.__contains__ first tries its argument as an
+    # integer, and the TypeError it makes and drops cost more than the search.
+    find = window.find
+    if (find(b"challenge") != -1 or find(b"chl") != -1 or find(b"captcha") != -1 or find(b"incapsula") != -1) \
             and _CHALLENGE_RE.search(window):
         return True
     at = window.find(b"<title>")
@@ -121,12 +124,20 @@ class Probe:
 
 def decide(evidence: Evidence, probe: Probe | None = None, *, dns_trusted: bool = False,
            accept: frozenset[int] = frozenset()) -> CheckResult:
+    status = evidence.status
+    if (not evidence.redirects and evidence.error is None and probe is not None and probe.status in (404, 410)
+            and status is not None and 200 <= status < 300 and status not in accept and not _is_challenge(evidence)):
+        # Most links: a page answered at once, and its site answers made-up
+        # pages with a real 404, so no soft-404 test applies (see _success()).
+        return CheckResult(Verdict.ALIVE, "ok", _OK_DETAIL.get(status) or f"HTTP {status}", status, None, (),
+                           round(evidence.elapsed, 3))
     verdict, reason, detail = _decide(evidence, probe, dns_trusted, accept)
-    return CheckResult(
-        verdict=verdict, reason=reason, detail=detail, status=evidence.status,
-        final_url=evidence.final_url if evidence.redirects else None,
-        redirects=tuple(evidence.redirects), elapsed=round(evidence.elapsed, 3),
-    )
+    # Positional: verdict, reason, detail, status, final_url, redirects, elapsed.
+    return CheckResult(verdict, reason, detail, status, evidence.final_url if evidence.redirects else None,
+                       tuple(evidence.redirects), round(evidence.elapsed, 3))
+
+
+_OK_DETAIL = {200: "HTTP 200"}
 
 
 def _decide(e: Evidence, probe: Probe | None, dns_trusted: bool,
