@@ -110,12 +110,14 @@ class Pipeline:
         # references are still being read; one not due waits for the report.
         index: dict[str, Link] = {}
         schedule = self.tracking.schedule if self.tracking is not None else None
-        async for item in self.source:
-            for link in self.extraction.add(item, index):
-                if schedule is not None and not schedule.is_due(link.url):
-                    self._waiting.append(link)
-                else:
-                    yield link
+        add = self.extraction.add
+        async for batch in self.source.batches():  # not item by item: an async step less per link
+            for item in batch:
+                for link in add(item, index):
+                    if schedule is not None and not schedule.is_due(link.url):
+                        self._waiting.append(link)
+                    else:
+                        yield link
 
     async def run(self) -> Audit:
         from crawler.check import Checker
@@ -136,7 +138,8 @@ class Pipeline:
                 for waited in pending:
                     self._keep(*waited)
                 pending.clear()
-            self._keep(link, result)
+            if self.tracking is not None or self.stage is not None:  # an audit without either keeps nothing
+                self._keep(link, result)
 
         self._checker = Checker(self.check_settings, connect_to=self.connect_to, resolver=self.resolver,
                                 on_result=on_result)

@@ -143,10 +143,10 @@ def test_the_child_does_not_outlive_a_killed_parent(tmp_path, how):
 
 def test_an_audit_whose_child_is_lost_reports_it_in_one_line_and_checks_what_arrived(tmp_path, monkeypatch, capsys):
     class LostEarly(BackgroundExtraction):
-        async def __aiter__(self):
+        async def batches(self):
             arrived = 0
-            async for item in super().__aiter__():
-                yield item
+            async for batch in super().batches():
+                yield batch
                 arrived += 1
                 if arrived == 1:
                     os.kill(self.pid, signal.SIGKILL)

@@ -233,6 +233,8 @@ class Checker:
         self._network_known = canary.up
 
         dns_trusted, soft_404 = canary.dns_trusted, self.settings.soft_404
+        per_host = bool(self.settings.hosts)  # without [hosts.*] settings, one answer for every host
+        accept = self._global_accept
 
         async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
             # The one boundary of a link's check: whatever a server or a bug
@@ -241,11 +243,12 @@ class Checker:
                 # The link as cited is _check_url() inline: two coroutine layers
                 # less per link, on the path every link takes.
                 url = link.url
-                evidence = await fetcher.fetch(url, timeout=self._timeout(host))
+                evidence = await fetcher.fetch(url, timeout=self._timeout(host) if per_host else None)
                 probe = None
                 if soft_404 and _probe_worthy(evidence):
                     probe = probes.known(url) or await probes.probe(url)
-                result = decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
+                result = decide(evidence, probe, dns_trusted=dns_trusted,
+                                accept=self._accept(host) if per_host else accept)
                 if result.verdict is Verdict.DEAD and (link.alternatives or link.uncertain):
                     result = await self._other_readings(link, host, fetcher, probes, dns_trusted, result)
                 return link, result

@@ -254,6 +254,12 @@ class BackgroundExtraction:
         return self._process.pid
 
     async def __aiter__(self) -> AsyncIterator[Any]:
+        async for batch in self.batches():
+            for item in batch:
+                yield item
+
+    async def batches(self) -> AsyncIterator[list[Any]]:
+        """The items in the batches the child sent them in: an async step per batch, not per item."""
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=1 << 16)
         self._reading = True
@@ -266,20 +272,19 @@ class BackgroundExtraction:
                     header = await reader.readexactly(_HEADER.size)
                     message = self._decode(await reader.readexactly(_HEADER.unpack(header)[0]))
                 except asyncio.IncompleteReadError:
-                    yield InputError(SOURCE, await self._lost(received), fatal=False)
+                    yield [InputError(SOURCE, await self._lost(received), fatal=False)]
                     return
                 kind = message[0]
                 if kind == _ITEMS:
                     received += len(message[1])
-                    for item in message[1]:
-                        yield item
+                    yield message[1]
                 elif kind == _DONE:
                     await self._exited(_EXIT_WAIT)  # it exits right after: let it, rather than end it
                     return
                 else:  # _CRASH
                     _, _, error = message
-                    yield InputError(SOURCE, f"extraction failed after {received:,} items ({error}); "
-                                             "the links read before were checked", fatal=False)
+                    yield [InputError(SOURCE, f"extraction failed after {received:,} items ({error}); "
+                                              "the links read before were checked", fatal=False)]
                     return
         finally:
             transport.close()
