@@ -67,6 +67,19 @@ async def test_a_child_killed_mid_stream_ends_the_stream_with_one_error_after_wh
     assert f"after {len(arrived):,} items" in last.message
 
 
+async def test_the_child_yields_the_core_to_the_checks(tmp_path, start):
+    path = reference_list(tmp_path / "refs.txt", 30_000)
+    stream = BackgroundExtraction([str(path)])
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        deadline = time.monotonic() + 5
+        while os.getpriority(os.PRIO_PROCESS, stream.pid) == ours and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        assert os.getpriority(os.PRIO_PROCESS, stream.pid) == min(ours + background._NICENESS, 19)
+    finally:
+        stream.close()
+
+
 async def test_an_error_in_the_child_is_reported_as_such(tmp_path, monkeypatch):
     # Only a forked child sees the patched extract().
     if not sys.platform.startswith("linux"):

@@ -55,6 +55,7 @@ _HEADER = struct.Struct("!I")
 _PIPE_BYTES = 1 << 20  # room for the child to read ahead while the parent imports aiohttp
 _WATCH_INTERVAL = 0.5
 _EXIT_WAIT = 2.0  # seconds to wait for a lost child's exit status
+_NICENESS = 10
 
 
 # The child's side.
@@ -89,6 +90,12 @@ def _produce(fd: int, inputs: Sequence[str], options: dict[str, Any], stdin: byt
     except ValueError:
         pass
     _watch_parent(parent)
+    # The child reads ahead of the checks by far; where the two share a core
+    # (one core, or a busy machine), the parent's event loop goes first.
+    try:
+        os.nice(_NICENESS)
+    except (AttributeError, OSError):  # not POSIX, or not allowed
+        pass
     # What exists now (modules, and in a fork the parent's objects) lives as
     # long as the child: the collector need not walk it again and again.
     gc.freeze()
