@@ -246,8 +246,11 @@ class Fetcher:
                 seconds = max(0.001, min(timeout or self.settings.timeout, left))
                 request_timeout = aiohttp.ClientTimeout(total=seconds,
                                                         sock_connect=min(seconds, self.settings.connect_timeout))
-            async with self.session.request(method, target, allow_redirects=False, timeout=request_timeout,
-                                            cookies=cookies or None) as response:
+            # Awaited and released by hand, as aiohttp allows: "async with" costs
+            # four coroutines more per request (two __aenter__, two __aexit__).
+            response = await self.session.request(method, target, allow_redirects=False, timeout=request_timeout,
+                                                  cookies=cookies or None)
+            try:
                 body = b""
                 got = response.headers.get
                 if method == "GET":
@@ -261,6 +264,8 @@ class Fetcher:
                 jar = ({name: morsel.value for name, morsel in response.cookies.items()}
                        if got("Set-Cookie") is not None else {})
                 result = _Response(response.status, headers, body, jar)
+            finally:
+                response.release()
         except PrivateAddressError as exc:
             return _Failure("private_address", str(exc), transient=False)
         except asyncio.TimeoutError:
