@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from crawler.extract import dates, split, urls
 from crawler.extract.split import split_entries
 from crawler.extract.urls import UrlError
+from crawler.model import (AccessDate, ArchiveResult, ArchiveStatus, CheckResult, Citation, Link, Redirect, Reference,
+                           Verdict)
 from test_properties import PIECES, TEXT
 
 # _START_RE as it was before its two look-aheads, which only prune.
@@ -228,3 +230,32 @@ def test_a_links_first_look_splits_it_as_split_url_does(scheme: str, rest: str) 
 
     url = f"{scheme}://{rest}"
     assert scheme_and_netloc(url) == split_url(url)[:2]
+
+
+# The JSON report's row template.
+
+_STRINGS = st.text(alphabet=st.sampled_from(['a', 'é', '"', '\\', '\n', '\x00', '\x85', '\u202e', '\u2028', '\ud800',
+                                             '中', '😀', '/', ' ']), max_size=6)
+
+
+@given(_STRINGS, _STRINGS, st.sampled_from([None, *Verdict]), _STRINGS, _STRINGS, st.sampled_from([None, 200, 404]),
+       st.sampled_from([None, "https://example.org/b"]), st.booleans(), st.booleans(),
+       st.lists(st.sampled_from([None, AccessDate(2023, 6, 10), AccessDate(2016, 2)]), max_size=3),
+       st.sampled_from([(), ("https://example.org/alt",)]), st.booleans(), st.booleans())
+def test_a_link_row_from_the_template_is_the_row_the_encoder_writes(url, cited_as, verdict, reason, detail, status,
+                                                                    final_url, redirected, uncertain, accessed,
+                                                                    alternatives, checked, archived):
+    from crawler.report import Report
+    from crawler.report.json import _dumps, _link_text, link_json
+
+    references = [Reference("refs.txt", n, f"Reference {n}") for n in range(1, len(accessed) + 1)]
+    citations = [Citation(ref, url, cited_as, date) for ref, date in zip(references, accessed)]
+    link = Link(url, cited_as, citations, None, alternatives, uncertain)
+    result = CheckResult(verdict, reason, detail, status, final_url,
+                         (Redirect(301, "https://example.org/b"),) if redirected else (), 0.1)
+    report = Report(links=[link], problems=[], references=references, command="audit", network="up",
+                    results={url: result} if checked else {},
+                    archives={url: ArchiveResult(ArchiveStatus.FOUND, "wayback")} if archived else None)
+    ids = {ref: n for n, ref in enumerate(references, 1)}
+    got = report.results.get(url)
+    assert _link_text(report)(link, got, ids) == _dumps(link_json(link, got, ids, report))
