@@ -9,6 +9,9 @@ profile (tests/conftest.py).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from hypothesis import given
@@ -194,3 +197,49 @@ def test_probe_key_groups_paths_by_directory_and_extension_as_before(path: str) 
     directory, extension, trailing = _split(path)  # what probe_key() took apart before its short cut
     assert probe_key(f"https://example.org{path}") == (
         "https", "example.org", directory, extension.lower(), "/" if trailing else "")
+
+
+# What an audit imports at every start, seen from a fresh interpreter: this one
+# has long since imported and compiled everything.
+_AUDIT_IMPORTS = "import crawler.cli, crawler.check.checker, crawler.pipeline, crawler.report.json\n"
+
+
+def _in_a_fresh_interpreter(code: str) -> None:
+    subprocess.run([sys.executable, "-c", _AUDIT_IMPORTS + textwrap.dedent(code)], check=True, timeout=60)
+
+
+def test_the_rare_verdict_patterns_and_html_wait_for_their_first_use() -> None:
+    _in_a_fresh_interpreter("""
+        import sys
+        from crawler.check import verdict
+        from crawler.check.evidence import page_title
+
+        assert verdict._title_patterns.cache_info().currsize == 0
+        assert verdict._root_path_re.cache_info().currsize == 0
+        assert "html" not in sys.modules
+        # The first use gives the same answers as any later one.
+        assert verdict.not_found_title("Error 404 - Page Not Found | Example")
+        assert not verdict.not_found_title("Missing plane not found")
+        assert verdict.is_root("https://example.org/EN/Index.html") and not verdict.is_root("https://example.org/enx")
+        assert page_title(b"<title>Fish &amp; Chips</title>") == "Fish & Chips"
+    """)
+
+
+def test_the_patterns_made_on_first_use_are_made_once_ignoring_case() -> None:
+    from crawler.check import verdict
+
+    root, (not_found, separators) = verdict._root_path_re(), verdict._title_patterns()
+    assert verdict._root_path_re() is root and verdict._title_patterns() == (not_found, separators)
+    assert root.flags & re.IGNORECASE and not_found.flags & re.IGNORECASE
+    assert root.pattern == verdict._ROOT_PATH and not_found.pattern == verdict._NOT_FOUND_PART
+
+
+@given(st.lists(st.sampled_from(["&amp;", "&", "&lt;", "&#233;", "&eacute", "&#x26;", "&&", ";", "amp", "a", "Page",
+                                 " ", "\n", "\t", "\xa0", "é", "<b>"]), max_size=12).map("".join))
+def test_a_title_is_unescaped_as_html_unescape_would(title: str) -> None:
+    import html
+
+    from crawler.check.evidence import decode, page_title
+
+    general = " ".join(html.unescape(decode(title.encode(), "")).split())[:300] or None
+    assert page_title(b"<html><title>" + title.encode() + b"</title>") == general
