@@ -282,6 +282,8 @@ def _after_reading(extraction: Extraction) -> Extraction | int:
 
 @dataclasses.dataclass(frozen=True)
 class _Output:
+    """Where a command's report goes, and in which format."""
+
     format: str
     path: Path | None  # None: stdout
 

@@ -34,6 +34,8 @@ TICK = 0.2  # seconds between progress callbacks while the archive is drained
 
 @dataclass(frozen=True)
 class ArchiveOptions:
+    """What a run's archive stage needs: its settings, --save, and the keys Save Page Now asks for."""
+
     settings: Any  # crawler.archive.ArchiveSettings
     save: bool = False
     credentials: Any = None  # crawler.archive.Credentials

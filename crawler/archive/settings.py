@@ -37,6 +37,8 @@ class MementoSettings:
 
 @dataclass(frozen=True)
 class ArchiveSettings:
+    """[archive]: the endpoints, rate limits, retries and circuit breaker of the archives, and Save Page Now."""
+
     enabled: bool = True
     # Endpoints. save_status and timemap are prefixes: the job id or URL is appended;
     # replay is the prefix of /web/TIMESTAMP/URL.
