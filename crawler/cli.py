@@ -514,7 +514,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot write reports to {reports}: {exc.strerror or exc}")
-    from crawler.pipeline import Tracking, standing
+    from crawler.tracking import Tracking, standing
     from crawler.store import StoreError, open_store
 
     state = Path(args.state) if args.state else settings.store_path()

@@ -208,7 +208,7 @@ def _in_a_fresh_interpreter(code: str) -> None:
     subprocess.run([sys.executable, "-c", _AUDIT_IMPORTS + textwrap.dedent(code)], check=True, timeout=60)
 
 
-def test_the_rare_verdict_patterns_and_html_wait_for_their_first_use() -> None:
+def test_the_rare_verdict_patterns_html_and_history_wait_for_their_first_use() -> None:
     _in_a_fresh_interpreter("""
         import sys
         from crawler.check import verdict
@@ -217,6 +217,7 @@ def test_the_rare_verdict_patterns_and_html_wait_for_their_first_use() -> None:
         assert verdict._title_patterns.cache_info().currsize == 0
         assert verdict._root_path_re.cache_info().currsize == 0
         assert "html" not in sys.modules
+        assert "crawler.tracking" not in sys.modules  # only `crawler run` keeps a history
         # The first use gives the same answers as any later one.
         assert verdict.not_found_title("Error 404 - Page Not Found | Example")
         assert not verdict.not_found_title("Missing plane not found")
@@ -243,3 +244,12 @@ def test_a_title_is_unescaped_as_html_unescape_would(title: str) -> None:
 
     general = " ".join(html.unescape(decode(title.encode(), "")).split())[:300] or None
     assert page_title(b"<html><title>" + title.encode() + b"</title>") == general
+
+
+def test_the_pipeline_still_exports_what_a_scheduled_run_adds() -> None:
+    import crawler.pipeline
+    import crawler.tracking
+
+    for name in ("Tracking", "Standing", "standing"):
+        assert getattr(crawler.pipeline, name) is getattr(crawler.tracking, name)
+
