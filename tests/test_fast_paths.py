@@ -8,6 +8,9 @@ profile (tests/conftest.py).
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -253,3 +256,28 @@ def test_the_pipeline_still_exports_what_a_scheduled_run_adds() -> None:
     for name in ("Tracking", "Standing", "standing"):
         assert getattr(crawler.pipeline, name) is getattr(crawler.tracking, name)
 
+
+ARGUMENTS = st.lists(st.sampled_from([
+    "extract", "audit", "run", "fix", "audits", "-h", "--help", "--version", "--", "-q", "--quiet", "-o", "out.json",
+    "--format", "json", "markdown", "--config", "c.toml", "--no-archive", "--save", "--state", "s.db",
+    "--recheck-all", "--timeout", "5", "0", "--fail-on", "dead", "x", "--accept", "200..299", "--dns-server",
+    "[::1]:5353", "--include", "(", "refs.txt", "-", "--max-per-host", "--reports", "--encoding", "utf-8",
+]), max_size=8)
+
+
+def _parsed(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[object, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            outcome: object = vars(parser.parse_args(argv))
+        except SystemExit as exc:
+            outcome = ("exit", exc.code)
+    return outcome, out.getvalue(), err.getvalue()
+
+
+@given(ARGUMENTS)
+def test_the_parser_of_the_named_command_alone_parses_as_the_whole_one(argv: list[str]) -> None:
+    from crawler.cli import COMMANDS, _parser
+
+    named = argv[0] if argv and argv[0] in COMMANDS else None
+    assert _parsed(_parser(named), argv) == _parsed(_parser(), argv)
