@@ -211,7 +211,7 @@ def _in_a_fresh_interpreter(code: str) -> None:
     subprocess.run([sys.executable, "-c", _AUDIT_IMPORTS + textwrap.dedent(code)], check=True, timeout=60)
 
 
-def test_the_rare_verdict_patterns_html_and_history_wait_for_their_first_use() -> None:
+def test_the_rare_patterns_html_and_history_wait_for_their_first_use() -> None:
     _in_a_fresh_interpreter("""
         import sys
         from crawler.check import verdict
@@ -221,11 +221,15 @@ def test_the_rare_verdict_patterns_html_and_history_wait_for_their_first_use() -
         assert verdict._root_path_re.cache_info().currsize == 0
         assert "html" not in sys.modules
         assert "crawler.tracking" not in sys.modules  # only `crawler run` keeps a history
+        from crawler import text
+
+        assert text._control_re.cache_info().currsize == 0
         # The first use gives the same answers as any later one.
         assert verdict.not_found_title("Error 404 - Page Not Found | Example")
         assert not verdict.not_found_title("Missing plane not found")
         assert verdict.is_root("https://example.org/EN/Index.html") and not verdict.is_root("https://example.org/enx")
         assert page_title(b"<title>Fish &amp; Chips</title>") == "Fish & Chips"
+        assert text.visible("a\\x1bb\\u202ec\\td") == "a\\\\x1bb\\\\u202ec\\td"
     """)
 
 
