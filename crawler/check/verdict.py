@@ -37,9 +37,9 @@ _NOT_FOUND_PART = (
 _TITLE_SEPARATORS = r"\s+[|–—·:-]\s+|\s*[|–—·]\s*"
 
 
-# Compiled on first use, not at every start (1.8 ms, a tenth of the check
-# stage's imports): only a 2xx page with a title, on a site that does not
-# answer made-up pages with a real 404, is read for "not found".
+# Compiled on first use, not at every start (1.8 ms): only a 2xx page with
+# a title, on a site that does not answer made-up pages with a real 404,
+# is read for "not found".
 @functools.cache
 def _title_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(a "not found" title part, the separators between a title's parts)."""
