@@ -29,6 +29,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class InputSettings:
+    """[inputs]: where the reference lists are and how they are read."""
+
     paths: tuple[str, ...] = ("references",)
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
@@ -37,6 +39,8 @@ class InputSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
+    """[report]: the report's format and what makes the exit code 1."""
+
     format: str = "markdown"
     fail_on: tuple[str, ...] = ("dead", "truncated")
 
@@ -51,6 +55,8 @@ class RunSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every table of the config file, and the directory its relative paths start from."""
+
     inputs: InputSettings = field(default_factory=InputSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)

@@ -205,6 +205,8 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Redirect(_Picklable):
+    """One hop of a redirect chain: its status and where it pointed."""
+
     status: int
     url: str  # where the redirect pointed
 

@@ -8,7 +8,13 @@ profile (tests/conftest.py).
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import re
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from hypothesis import given
@@ -259,3 +265,88 @@ def test_a_link_row_from_the_template_is_the_row_the_encoder_writes(url, cited_a
     ids = {ref: n for n, ref in enumerate(references, 1)}
     got = report.results.get(url)
     assert _link_text(report)(link, got, ids) == _dumps(link_json(link, got, ids, report))
+
+
+# What an audit imports at every start, seen from a fresh interpreter: this one
+# has long since imported and compiled everything.
+_AUDIT_IMPORTS = "import crawler.cli, crawler.check.checker, crawler.pipeline, crawler.report.json\n"
+
+
+def _in_a_fresh_interpreter(code: str) -> None:
+    subprocess.run([sys.executable, "-c", _AUDIT_IMPORTS + textwrap.dedent(code)], check=True, timeout=60)
+
+
+def test_the_rare_patterns_html_and_history_wait_for_their_first_use() -> None:
+    _in_a_fresh_interpreter("""
+        import sys
+        from crawler.check import verdict
+        from crawler.check.evidence import page_title
+
+        assert verdict._title_patterns.cache_info().currsize == 0
+        assert verdict._root_path_re.cache_info().currsize == 0
+        assert "html" not in sys.modules
+        assert "crawler.tracking" not in sys.modules  # only `crawler run` keeps a history
+        from crawler import text
+
+        assert text._control_re.cache_info().currsize == 0
+        # The first use gives the same answers as any later one.
+        assert verdict.not_found_title("Error 404 - Page Not Found | Example")
+        assert not verdict.not_found_title("Missing plane not found")
+        assert verdict.is_root("https://example.org/EN/Index.html") and not verdict.is_root("https://example.org/enx")
+        assert page_title(b"<title>Fish &amp; Chips</title>") == "Fish & Chips"
+        assert text.visible("a\\x1bb\\u202ec\\td") == "a\\\\x1bb\\\\u202ec\\td"
+    """)
+
+
+def test_the_patterns_made_on_first_use_are_made_once_ignoring_case() -> None:
+    from crawler.check import verdict
+
+    root, (not_found, separators) = verdict._root_path_re(), verdict._title_patterns()
+    assert verdict._root_path_re() is root and verdict._title_patterns() == (not_found, separators)
+    assert root.flags & re.IGNORECASE and not_found.flags & re.IGNORECASE
+    assert root.pattern == verdict._ROOT_PATH and not_found.pattern == verdict._NOT_FOUND_PART
+
+
+@given(st.lists(st.sampled_from(["&amp;", "&", "&lt;", "&#233;", "&eacute", "&#x26;", "&&", ";", "amp", "a", "Page",
+                                 " ", "\n", "\t", "\xa0", "é", "<b>"]), max_size=12).map("".join))
+def test_a_title_is_unescaped_as_html_unescape_would(title: str) -> None:
+    import html
+
+    from crawler.check.evidence import decode, page_title
+
+    general = " ".join(html.unescape(decode(title.encode(), "")).split())[:300] or None
+    assert page_title(b"<html><title>" + title.encode() + b"</title>") == general
+
+
+def test_the_pipeline_still_exports_what_a_scheduled_run_adds() -> None:
+    import crawler.pipeline
+    import crawler.tracking
+
+    for name in ("Tracking", "Standing", "standing"):
+        assert getattr(crawler.pipeline, name) is getattr(crawler.tracking, name)
+
+
+ARGUMENTS = st.lists(st.sampled_from([
+    "extract", "audit", "run", "fix", "audits", "-h", "--help", "--version", "--", "-q", "--quiet", "-o", "out.json",
+    "--format", "json", "markdown", "--config", "c.toml", "--no-archive", "--save", "--state", "s.db",
+    "--recheck-all", "--timeout", "5", "0", "--fail-on", "dead", "x", "--accept", "200..299", "--dns-server",
+    "[::1]:5353", "--include", "(", "refs.txt", "-", "--max-per-host", "--reports", "--encoding", "utf-8",
+]), max_size=8)
+
+
+def _parsed(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[object, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            outcome: object = vars(parser.parse_args(argv))
+        except SystemExit as exc:
+            outcome = ("exit", exc.code)
+    return outcome, out.getvalue(), err.getvalue()
+
+
+@given(ARGUMENTS)
+def test_the_parser_of_the_named_command_alone_parses_as_the_whole_one(argv: list[str]) -> None:
+    from crawler.cli import COMMANDS, _parser
+
+    named = argv[0] if argv and argv[0] in COMMANDS else None
+    assert _parsed(_parser(named), argv) == _parsed(_parser(), argv)

@@ -33,6 +33,8 @@ QUERY_TRIES = 2
 
 @dataclass(frozen=True)
 class DnsServer:
+    """A server of --dns-server or [check] dns_servers."""
+
     address: str  # an IPv4 or IPv6 address, without brackets
     port: int = DNS_PORT
 

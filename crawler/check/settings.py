@@ -21,6 +21,8 @@ class HostSettings:
 
 @dataclass(frozen=True)
 class CheckSettings:
+    """[check]: how many requests at once, how patient, which links, and how verdicts are read."""
+
     max_concurrency: int = 64
     max_per_host: int = 4
     delay: float = 0.0

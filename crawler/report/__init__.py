@@ -71,6 +71,8 @@ class Changes:
 
 @dataclass(frozen=True)
 class Report:
+    """What every format shows: the links, problems and references, and what each stage found."""
+
     links: Sequence[Link]
     problems: Sequence[Problem]
     references: Sequence[Reference]

@@ -10,6 +10,8 @@ DEFAULT_STORE_PATH = "state/crawler.sqlite3"
 
 @dataclass(frozen=True)
 class StoreSettings:
+    """[store]: where the history database is, and how long dated reports are kept."""
+
     # Relative to the config file's directory (see Settings.store_path()).
     path: str = DEFAULT_STORE_PATH
     # Dated reports kept by `crawler run`; 0 keeps them all.
