@@ -43,6 +43,8 @@ _NETWORK_ERRORS = frozenset({"dns_nxdomain", "dns_error", "timeout", "connection
 
 @dataclass(repr=False)
 class CheckRun:
+    """The results of a run, and what is known of the network it ran on."""
+
     network: str | None = NETWORK_UP  # None when nothing was checked
     results: dict[str, CheckResult] = field(default_factory=dict)
     dns_trusted: bool = False
@@ -69,6 +71,8 @@ class _Probation:
 
 @dataclass(frozen=True)
 class Canary:
+    """What the canary sites showed: the network up, DNS seen answering."""
+
     up: bool
     dns_trusted: bool
 

@@ -28,12 +28,16 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class HostPolicy:
+    """How hard one host may be asked."""
+
     max_connections: int
     delay: float = 0.0  # minimum seconds between the starts of two requests to the host
 
 
 @dataclass
 class _Host(Generic[T]):
+    """One host's queue and what it has in flight."""
+
     policy: HostPolicy
     pending: deque[T] = field(default_factory=deque)
     active: int = 0

@@ -45,6 +45,8 @@ _FILE_EXTENSIONS = frozenset(
 
 @dataclass(frozen=True)
 class HttpSettings:
+    """How one URL is asked: timeouts, redirects, body prefix, retries and their waits."""
+
     timeout: float = 20.0  # seconds for one request, body prefix included
     connect_timeout: float = 10.0
     max_redirects: int = 10
@@ -59,6 +61,8 @@ class HttpSettings:
 
 @dataclass(slots=True)
 class _Response:
+    """An answer to one request, with what the verdict may need of it."""
+
     status: int
     headers: dict[str, str]
     body: bytes
@@ -72,6 +76,8 @@ class _Response:
 
 @dataclass(slots=True)
 class _Failure:
+    """A request that got no answer, and whether asking again may help."""
+
     kind: str  # a reason code
     detail: str
     transient: bool

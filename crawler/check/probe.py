@@ -11,7 +11,7 @@ links of one directory share a single probe.
 from __future__ import annotations
 
 import asyncio
-import secrets
+import random
 import string
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -21,10 +21,12 @@ from crawler.check.evidence import Evidence, split_url, tokens
 from crawler.check.verdict import Probe
 
 _ALPHABET = string.ascii_lowercase + string.digits
+# What secrets.choice() is, without importing secrets (and hmac) at every start.
+_RANDOM = random.SystemRandom()
 
 
 def _random_name(length: int = 24) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return "".join(_RANDOM.choice(_ALPHABET) for _ in range(length))
 
 
 def _split(path: str) -> tuple[str, str, bool]:
