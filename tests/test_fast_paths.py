@@ -194,3 +194,39 @@ def test_probe_key_groups_paths_by_directory_and_extension_as_before(path: str) 
     directory, extension, trailing = _split(path)  # what probe_key() took apart before its short cut
     assert probe_key(f"https://example.org{path}") == (
         "https", "example.org", directory, extension.lower(), "/" if trailing else "")
+
+
+# Access phrases and dates, glued to what comes before them: masked URLs, words, the look-behind's letters.
+DATE_PIECES = st.sampled_from([
+    "accessed", "Accessed", "last accessed", "date of access", "(accessed ", "[Accessed: ", "retrieved",
+    "дата обращения: ", "consulté le ", "abgerufen am ", "cit. ", "閲覧", "viewed on ", "10.06.2023", "31.02.2023",
+    "3 March 2021", "March 3, 2021", "2021-03-03", "2099-01-01", "1.1.1980", "20.0.2020", "2021年3月3日", "Feb 2016",
+    ")", "]", ".", " ", "  ", "\n", "\x00" * 30, "\x00", "x", "a", "1", "İ", "１０.０６.２０２３", "date", "     ",
+])
+DATE_TEXT = st.one_of(st.lists(DATE_PIECES, max_size=12).map("".join), TEXT)
+
+
+@given(st.lists(DATE_TEXT, min_size=1, max_size=4),
+       st.sampled_from([None, dates._dt.date(2022, 1, 1), dates._dt.date(2026, 11, 22)]))
+def test_access_dates_read_from_a_tail_seen_before_are_those_read_afresh(texts, today):
+    dates._TAILS.clear()
+    remembered = [dates.find_access_dates(text, today=today) for text in texts + texts]  # the second round hits
+    dates._READ_TAILS = False
+    try:
+        afresh = [dates.find_access_dates(text, today=today) for text in texts + texts]
+    finally:
+        dates._READ_TAILS = True
+    assert remembered == afresh
+
+
+@given(DATE_TEXT, st.integers(min_value=0, max_value=40))
+def test_lazily_compiled_patterns_match_as_compiled_ones(text, pos):
+    lazy = [p for p in (*dates._FORMS, dates._DATE_LIKE_RE, dates._JA_SUFFIX_RE, dates._GBT_ONLINE_RE,
+                        dates._GBT_DATE_RE) if isinstance(p, dates.LazyPattern)]
+    assert len(lazy) == len(dates._FORMS) - 2 + 4  # all but the two numeric forms
+    for pattern in lazy:
+        compiled = re.compile(pattern.pattern, pattern.flags)
+        for method in ("match", "fullmatch", "search"):
+            new, old = getattr(pattern, method)(text, pos), getattr(compiled, method)(text, pos)
+            assert (new and (new.span(), new.groups())) == (old and (old.span(), old.groups()))
+        assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in compiled.finditer(text)]
