@@ -230,3 +230,68 @@ def test_lazily_compiled_patterns_match_as_compiled_ones(text, pos):
             new, old = getattr(pattern, method)(text, pos), getattr(compiled, method)(text, pos)
             assert (new and (new.span(), new.groups())) == (old and (old.span(), old.groups()))
         assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+
+
+def _any_case(words: list[str]) -> st.SearchStrategy[str]:
+    """Each word in any mix of upper and lower case."""
+    return st.sampled_from(words).flatmap(
+        lambda word: st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
+            lambda upper: "".join(c.upper() if u else c for c, u in zip(word, upper))))
+
+
+# Every alternative of the access phrase pattern, typos included, and words that are not one.
+KEYWORD_PHRASES = ["last accessed", "date accessed", "first accessed", "accessed", "acessed", "asessed", "acsessed",
+                   "accesed", "assessed", "acccessed", "accessed on", "accessed at", "access", "date of access",
+                   "access date", "last viewed", "viewed", "visited", "consulted", "retrieved on", "downloaded",
+                   "checked", "cited", "cit.", "citováno", "citováno dne", "page consultée", "consultés", "consulté le",
+                   "date de consultation", "zuletzt abgerufen am", "abgerufen", "aufgerufen", "zugegriffen",
+                   "eingesehen am", "letzter zugriff", "zugriff am", "consultado", "consultada el", "recuperado en",
+                   "fecha de consulta", "fecha de acceso", "accedido el", "último acceso", "acceso el", "consultato il",
+                   "ultimo accesso", "data di accesso", "data consultazione", "acesso em", "acessado", "дата обращения",
+                   "последнее обращение", "最終閲覧日", "アクセス", "引用日期", "ſ", "K", "ı", "İ", "x", "", "lasting",
+                   "data", "accessible", "author", "consultancy", "citation"]
+KEYWORD_WORDS = [*KEYWORD_PHRASES, " ", "  ", "\n", ":", "(", "[", "3 March 2021", "10.06.2023", " 3 March 2021",
+                 ": 10.06.2023", ", 2021-03-03"]
+ACCESS_OPENING = st.builds(lambda phrase, gap, date, rest: phrase + gap + date + rest, _any_case(KEYWORD_PHRASES),
+                           st.sampled_from(["", " ", ": ", "\n", "  ", " on ", ", "]),
+                           st.sampled_from(["3 March 2021", "10.06.2023", "2021-03-03", "31.02.2023", "x", ""]),
+                           st.sampled_from(["", ")", " more"]))
+
+
+@given(st.one_of(ACCESS_OPENING, st.lists(_any_case(KEYWORD_WORDS), max_size=6).map("".join), TEXT, DATE_TEXT))
+def test_a_line_is_seen_to_open_with_an_access_date_as_the_pattern_sees_it(text):
+    m = dates._KEYWORD_RE.match(text)
+    assert dates.starts_with_access_date(text) == bool(m and dates.parse_date(text[m.end():])[2])
+
+
+@pytest.mark.parametrize("phrase", KEYWORD_PHRASES)
+def test_every_access_phrase_is_seen_to_open_a_line(phrase):
+    for text in (phrase, phrase.upper(), phrase.title(), phrase.capitalize()):
+        for line in (text + " 3 March 2021", text + ": 10.06.2023", text):
+            m = dates._KEYWORD_RE.match(line)
+            assert dates.starts_with_access_date(line) == bool(m and dates.parse_date(line[m.end():])[2])
+
+
+LABEL_WORDS = ["available", "at", "from", "online", "on", "line", "retrieved", "url", "режим", "доступа",
+               "доступно", "по", "ссылке", "disponible", "sur", "en", "à", "a", "ligne", "disponível", "em",
+               "recuperado", "obtenido", "extraído", "de", "verfügbar", "abrufbar", "unter", "[online]",
+               "[en ligne]", "link", "dostupné", "dostupný", "z", "na", "[", "ſ", "K", "İ", " ", "\n", ":", "x"]
+
+
+LABELS = ["available at", "available from", "available online", "available online at", "available on line",
+          "available:", "available :", "retrieved from", "url:", "url :", "режим доступа", "доступно по ссылке",
+          "disponible sur", "disponible en", "disponible à", "disponible a", "disponible en ligne", "disponível em",
+          "recuperado de", "obtenido de", "extraído de", "verfügbar unter", "abrufbar unter", "online verfügbar",
+          "[online]", "[en ligne]", "en ligne:", "en ligne :", "link:", "dostupné z", "dostupný na", "dostupná online"]
+
+
+@given(st.one_of(_any_case(LABELS), st.lists(_any_case(LABEL_WORDS), max_size=6).map("".join), TEXT))
+def test_a_line_is_seen_to_open_with_a_label_as_the_pattern_sees_it(line):
+    assert urls.starts_with_label(line) == (urls.LABEL_RE.match(line) is not None)
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_every_label_is_seen_to_open_a_line(label):
+    for line in (label, label.upper(), label.title(), label + " https://example.org/"):
+        assert urls.LABEL_RE.match(line) is not None
+        assert urls.starts_with_label(line)

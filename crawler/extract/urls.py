@@ -125,6 +125,19 @@ LABEL_RE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+# The first two letters of every ASCII opening of LABEL_RE: an ASCII line that
+# opens otherwise opens with no label (no letter of the pattern outside ASCII
+# matches an ASCII one, ignoring case or not).
+_ASCII_LABEL_OPENINGS = frozenset("ab av di do en ex li ob on re ur ve [e [o".split())
+
+
+def starts_with_label(line: str) -> bool:
+    """Whether ``line`` opens with "Available at:", "URL:"… (``LABEL_RE.match``)."""
+    if line.isascii() and line[:2].lower() not in _ASCII_LABEL_OPENINGS:
+        return False
+    return LABEL_RE.match(line) is not None
+
+
 # Every LABEL_RE alternative contains one of these; a cheap test before the regex.
 _LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно", "disponible", "disponível", "verfügbar",
                 "abrufbar", "online", "ligne", "link", "recuperado", "obtenido", "extraído", "dostupn")
