@@ -295,3 +295,10 @@ def test_every_label_is_seen_to_open_a_line(label):
     for line in (label, label.upper(), label.title(), label + " https://example.org/"):
         assert urls.LABEL_RE.match(line) is not None
         assert urls.starts_with_label(line)
+        found = [m.span() for m in urls.find_labels("See " + line)]
+        assert found == [m.span() for m in urls.LABEL_RE.finditer("See " + line)] and found[0][0] == 4
+
+
+@given(st.one_of(_any_case(LABELS), st.lists(_any_case(LABEL_WORDS), max_size=8).map("".join), TEXT))
+def test_labels_found_past_the_stem_test_are_all_there_are(text):
+    assert [m.span() for m in urls.find_labels(text)] == [m.span() for m in urls.LABEL_RE.finditer(text)]

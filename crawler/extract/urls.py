@@ -144,10 +144,16 @@ _LABEL_STEMS = ("available", "retrieved", "url", "режим", "доступно
 
 
 _LABEL_STEMS_RE = re.compile(_trie(_LABEL_STEMS))
+# In ASCII text only the labels written in ASCII can be there ("dostupné",
+# "extraído" and "verfügbar" cannot): without the others' first letters ("e"
+# above all) the search stops at a quarter fewer places.
+_ASCII_LABEL_STEMS_RE = re.compile(_trie(
+    stem for stem in _LABEL_STEMS if stem.isascii() and stem != "dostupn"))  # "dostupn[éýá]"
 
 
 def find_labels(text: str) -> list[re.Match[str]]:
-    if _LABEL_STEMS_RE.search(text.lower()) is None:
+    stems = _ASCII_LABEL_STEMS_RE if text.isascii() else _LABEL_STEMS_RE
+    if stems.search(text.lower()) is None:
         return []
     return list(LABEL_RE.finditer(text))
 
