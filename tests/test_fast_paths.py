@@ -219,17 +219,31 @@ def test_access_dates_read_from_a_tail_seen_before_are_those_read_afresh(texts, 
     assert remembered == afresh
 
 
-@given(DATE_TEXT, st.integers(min_value=0, max_value=40))
+def _lazy_patterns() -> list[dates.LazyPattern]:
+    from crawler.extract import formats, sources
+    found = [p for p in dates._FORMS if isinstance(p, dates.LazyPattern)]
+    for module in (dates, formats, sources):
+        found += [value for name, value in vars(module).items() if isinstance(value, dates.LazyPattern)]
+    return found
+
+
+def test_the_rarely_needed_patterns_are_compiled_lazily():
+    assert len([p for p in dates._FORMS if isinstance(p, dates.LazyPattern)]) == len(dates._FORMS) - 2
+    assert len(_lazy_patterns()) == len(dates._FORMS) - 2 + 4 + 14 + 3  # dates, formats, sources
+
+
+@given(st.one_of(DATE_TEXT, st.lists(st.sampled_from(["@article{", "\\url{", "\\href{a}{b}", "```", "# ", "[x](",
+                                                      "<html>", "http://", "`", "\\'e", "|", " ", "\n"]),
+                                     max_size=10).map("".join)),
+       st.integers(min_value=0, max_value=40))
 def test_lazily_compiled_patterns_match_as_compiled_ones(text, pos):
-    lazy = [p for p in (*dates._FORMS, dates._DATE_LIKE_RE, dates._JA_SUFFIX_RE, dates._GBT_ONLINE_RE,
-                        dates._GBT_DATE_RE) if isinstance(p, dates.LazyPattern)]
-    assert len(lazy) == len(dates._FORMS) - 2 + 4  # all but the two numeric forms
-    for pattern in lazy:
+    for pattern in _lazy_patterns():
+        subject = text.encode("utf-8", "replace") if isinstance(pattern.pattern, bytes) else text
         compiled = re.compile(pattern.pattern, pattern.flags)
         for method in ("match", "fullmatch", "search"):
-            new, old = getattr(pattern, method)(text, pos), getattr(compiled, method)(text, pos)
+            new, old = getattr(pattern, method)(subject, pos), getattr(compiled, method)(subject, pos)
             assert (new and (new.span(), new.groups())) == (old and (old.span(), old.groups()))
-        assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+        assert [m.span() for m in pattern.finditer(subject)] == [m.span() for m in compiled.finditer(subject)]
 
 
 def _any_case(words: list[str]) -> st.SearchStrategy[str]:

@@ -93,7 +93,7 @@ class LazyPattern:
 
     def __getattr__(self, name: str) -> object:  # only while nothing is compiled: see below
         compiled = re.compile(self.pattern, self.flags)
-        for method in ("match", "fullmatch", "search", "finditer", "findall", "sub", "split"):
+        for method in ("match", "fullmatch", "search", "finditer", "findall", "sub", "subn", "split"):
             setattr(self, method, getattr(compiled, method))
         self.compiled = compiled
         return getattr(compiled, name)
