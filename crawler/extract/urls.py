@@ -728,11 +728,13 @@ def _spaced_file_name(text: str, end: int, cited: str) -> str | None:
     Taken when the URL's last path segment has no extension and, within a few
     space-separated words, one ends in a file extension.
     """
+    # Most cited URLs end in a file name or a query: those tests first, the path's after.
+    if "?" in cited or "=" in cited or _has_extension(cited):
+        return None  # a last segment that is a query or a file already
     scheme = cited.find("//")
     path = cited.find("/", scheme + 2 if scheme >= 0 else 0)
-    slash = cited.rfind("/")
-    if path < 0 or slash == len(cited) - 1 or "?" in cited or "=" in cited or _has_extension(cited):
-        return None  # no path, or a last segment that is a directory, a query or a file already
+    if path < 0 or cited.rfind("/") == len(cited) - 1:
+        return None  # no path, or a last segment that is a directory
     words: list[str] = []
     pos = end
     for _ in range(_MAX_SPACED_TOKENS):
