@@ -316,3 +316,20 @@ def test_every_label_is_seen_to_open_a_line(label):
 @given(st.one_of(_any_case(LABELS), st.lists(_any_case(LABEL_WORDS), max_size=8).map("".join), TEXT))
 def test_labels_found_past_the_stem_test_are_all_there_are(text):
     assert [m.span() for m in urls.find_labels(text)] == [m.span() for m in urls.LABEL_RE.finditer(text)]
+
+
+@given(st.lists(TEXT, max_size=6), st.sampled_from(["items", "done"]))
+def test_the_extraction_child_pickles_as_pickle_dumps(texts, kind):
+    import pickle
+
+    from crawler.extract.background import _dumps
+    from crawler.extract.references import read_entry
+    from crawler.extract.sources import Document
+    from crawler.extract.split import Entry
+    from crawler.model import InputError
+
+    items = [Document("list.txt", None), InputError("list.txt:3", "bad", fatal=False)]
+    items += [read_entry(Entry("list.txt", line, text)) for line, text in enumerate(texts, 1) if text.strip()]
+    message = ("items", items) if kind == "items" else ("done", len(items))
+    assert _dumps(message) == pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    assert repr(pickle.loads(_dumps(message))) == repr(message)
