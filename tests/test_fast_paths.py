@@ -350,3 +350,142 @@ def test_the_parser_of_the_named_command_alone_parses_as_the_whole_one(argv: lis
 
     named = argv[0] if argv and argv[0] in COMMANDS else None
     assert _parsed(_parser(named), argv) == _parsed(_parser(), argv)
+
+
+# Access phrases and dates, glued to what comes before them: masked URLs, words, the look-behind's letters.
+DATE_PIECES = st.sampled_from([
+    "accessed", "Accessed", "last accessed", "date of access", "(accessed ", "[Accessed: ", "retrieved",
+    "дата обращения: ", "consulté le ", "abgerufen am ", "cit. ", "閲覧", "viewed on ", "10.06.2023", "31.02.2023",
+    "3 March 2021", "March 3, 2021", "2021-03-03", "2099-01-01", "1.1.1980", "20.0.2020", "2021年3月3日", "Feb 2016",
+    ")", "]", ".", " ", "  ", "\n", "\x00" * 30, "\x00", "x", "a", "1", "İ", "１０.０６.２０２３", "date", "     ",
+])
+DATE_TEXT = st.one_of(st.lists(DATE_PIECES, max_size=12).map("".join), TEXT)
+
+
+@given(st.lists(DATE_TEXT, min_size=1, max_size=4),
+       st.sampled_from([None, dates._dt.date(2022, 1, 1), dates._dt.date(2026, 11, 22)]))
+def test_access_dates_read_from_a_tail_seen_before_are_those_read_afresh(texts, today):
+    dates._TAILS.clear()
+    remembered = [dates.find_access_dates(text, today=today) for text in texts + texts]  # the second round hits
+    dates._READ_TAILS = False
+    try:
+        afresh = [dates.find_access_dates(text, today=today) for text in texts + texts]
+    finally:
+        dates._READ_TAILS = True
+    assert remembered == afresh
+
+
+def _lazy_patterns() -> list[dates.LazyPattern]:
+    from crawler.extract import formats, sources
+    found = [p for p in dates._FORMS if isinstance(p, dates.LazyPattern)]
+    for module in (dates, formats, sources):
+        found += [value for name, value in vars(module).items() if isinstance(value, dates.LazyPattern)]
+    return found
+
+
+def test_the_rarely_needed_patterns_are_compiled_lazily():
+    assert len([p for p in dates._FORMS if isinstance(p, dates.LazyPattern)]) == len(dates._FORMS) - 2
+    assert len(_lazy_patterns()) == len(dates._FORMS) - 2 + 4 + 14 + 3  # dates, formats, sources
+
+
+@given(st.one_of(DATE_TEXT, st.lists(st.sampled_from(["@article{", "\\url{", "\\href{a}{b}", "```", "# ", "[x](",
+                                                      "<html>", "http://", "`", "\\'e", "|", " ", "\n"]),
+                                     max_size=10).map("".join)),
+       st.integers(min_value=0, max_value=40))
+def test_lazily_compiled_patterns_match_as_compiled_ones(text, pos):
+    for pattern in _lazy_patterns():
+        subject = text.encode("utf-8", "replace") if isinstance(pattern.pattern, bytes) else text
+        compiled = re.compile(pattern.pattern, pattern.flags)
+        for method in ("match", "fullmatch", "search"):
+            new, old = getattr(pattern, method)(subject, pos), getattr(compiled, method)(subject, pos)
+            assert (new and (new.span(), new.groups())) == (old and (old.span(), old.groups()))
+        assert [m.span() for m in pattern.finditer(subject)] == [m.span() for m in compiled.finditer(subject)]
+
+
+def _any_case(words: list[str]) -> st.SearchStrategy[str]:
+    """Each word in any mix of upper and lower case."""
+    return st.sampled_from(words).flatmap(
+        lambda word: st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
+            lambda upper: "".join(c.upper() if u else c for c, u in zip(word, upper))))
+
+
+# Every alternative of the access phrase pattern, typos included, and words that are not one.
+KEYWORD_PHRASES = ["last accessed", "date accessed", "first accessed", "accessed", "acessed", "asessed", "acsessed",
+                   "accesed", "assessed", "acccessed", "accessed on", "accessed at", "access", "date of access",
+                   "access date", "last viewed", "viewed", "visited", "consulted", "retrieved on", "downloaded",
+                   "checked", "cited", "cit.", "citováno", "citováno dne", "page consultée", "consultés", "consulté le",
+                   "date de consultation", "zuletzt abgerufen am", "abgerufen", "aufgerufen", "zugegriffen",
+                   "eingesehen am", "letzter zugriff", "zugriff am", "consultado", "consultada el", "recuperado en",
+                   "fecha de consulta", "fecha de acceso", "accedido el", "último acceso", "acceso el", "consultato il",
+                   "ultimo accesso", "data di accesso", "data consultazione", "acesso em", "acessado", "дата обращения",
+                   "последнее обращение", "最終閲覧日", "アクセス", "引用日期", "ſ", "K", "ı", "İ", "x", "", "lasting",
+                   "data", "accessible", "author", "consultancy", "citation"]
+KEYWORD_WORDS = [*KEYWORD_PHRASES, " ", "  ", "\n", ":", "(", "[", "3 March 2021", "10.06.2023", " 3 March 2021",
+                 ": 10.06.2023", ", 2021-03-03"]
+ACCESS_OPENING = st.builds(lambda phrase, gap, date, rest: phrase + gap + date + rest, _any_case(KEYWORD_PHRASES),
+                           st.sampled_from(["", " ", ": ", "\n", "  ", " on ", ", "]),
+                           st.sampled_from(["3 March 2021", "10.06.2023", "2021-03-03", "31.02.2023", "x", ""]),
+                           st.sampled_from(["", ")", " more"]))
+
+
+@given(st.one_of(ACCESS_OPENING, st.lists(_any_case(KEYWORD_WORDS), max_size=6).map("".join), TEXT, DATE_TEXT))
+def test_a_line_is_seen_to_open_with_an_access_date_as_the_pattern_sees_it(text):
+    m = dates._KEYWORD_RE.match(text)
+    assert dates.starts_with_access_date(text) == bool(m and dates.parse_date(text[m.end():])[2])
+
+
+@pytest.mark.parametrize("phrase", KEYWORD_PHRASES)
+def test_every_access_phrase_is_seen_to_open_a_line(phrase):
+    for text in (phrase, phrase.upper(), phrase.title(), phrase.capitalize()):
+        for line in (text + " 3 March 2021", text + ": 10.06.2023", text):
+            m = dates._KEYWORD_RE.match(line)
+            assert dates.starts_with_access_date(line) == bool(m and dates.parse_date(line[m.end():])[2])
+
+
+LABEL_WORDS = ["available", "at", "from", "online", "on", "line", "retrieved", "url", "режим", "доступа",
+               "доступно", "по", "ссылке", "disponible", "sur", "en", "à", "a", "ligne", "disponível", "em",
+               "recuperado", "obtenido", "extraído", "de", "verfügbar", "abrufbar", "unter", "[online]",
+               "[en ligne]", "link", "dostupné", "dostupný", "z", "na", "[", "ſ", "K", "İ", " ", "\n", ":", "x"]
+
+
+LABELS = ["available at", "available from", "available online", "available online at", "available on line",
+          "available:", "available :", "retrieved from", "url:", "url :", "режим доступа", "доступно по ссылке",
+          "disponible sur", "disponible en", "disponible à", "disponible a", "disponible en ligne", "disponível em",
+          "recuperado de", "obtenido de", "extraído de", "verfügbar unter", "abrufbar unter", "online verfügbar",
+          "[online]", "[en ligne]", "en ligne:", "en ligne :", "link:", "dostupné z", "dostupný na", "dostupná online"]
+
+
+@given(st.one_of(_any_case(LABELS), st.lists(_any_case(LABEL_WORDS), max_size=6).map("".join), TEXT))
+def test_a_line_is_seen_to_open_with_a_label_as_the_pattern_sees_it(line):
+    assert urls.starts_with_label(line) == (urls.LABEL_RE.match(line) is not None)
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_every_label_is_seen_to_open_a_line(label):
+    for line in (label, label.upper(), label.title(), label + " https://example.org/"):
+        assert urls.LABEL_RE.match(line) is not None
+        assert urls.starts_with_label(line)
+        found = [m.span() for m in urls.find_labels("See " + line)]
+        assert found == [m.span() for m in urls.LABEL_RE.finditer("See " + line)] and found[0][0] == 4
+
+
+@given(st.one_of(_any_case(LABELS), st.lists(_any_case(LABEL_WORDS), max_size=8).map("".join), TEXT))
+def test_labels_found_past_the_stem_test_are_all_there_are(text):
+    assert [m.span() for m in urls.find_labels(text)] == [m.span() for m in urls.LABEL_RE.finditer(text)]
+
+
+@given(st.lists(TEXT, max_size=6), st.sampled_from(["items", "done"]))
+def test_the_extraction_child_pickles_as_pickle_dumps(texts, kind):
+    import pickle
+
+    from crawler.extract.background import _dumps
+    from crawler.extract.references import read_entry
+    from crawler.extract.sources import Document
+    from crawler.extract.split import Entry
+    from crawler.model import InputError
+
+    items = [Document("list.txt", None), InputError("list.txt:3", "bad", fatal=False)]
+    items += [read_entry(Entry("list.txt", line, text)) for line, text in enumerate(texts, 1) if text.strip()]
+    message = ("items", items) if kind == "items" else ("done", len(items))
+    assert _dumps(message) == pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    assert repr(pickle.loads(_dumps(message))) == repr(message)

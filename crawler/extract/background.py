@@ -29,6 +29,7 @@ ends the child itself.
 from __future__ import annotations
 
 import asyncio
+import copyreg
 import gc
 import io
 import os
@@ -39,13 +40,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from crawler.extract import extract
+from crawler.extract.references import ReadReference
 from crawler.extract.sources import STDIN
-from crawler.model import InputError
+from crawler.model import AccessDate, Citation, InputError, Problem, Reference, Snapshot, _values
 
 BATCH = 256
 FIRST_BATCH = 8  # small batches first, so checking starts at once
@@ -60,8 +62,37 @@ _NICENESS = 10
 
 # The child's side.
 
+def _reducer(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    values = _values(cls)
+    return lambda obj: (cls, values(obj))
+
+
+class _DispatchTable(dict):
+    """The pickler's reductions: ours first, then copyreg's, as pickle.dumps() looks them up."""
+
+    def __missing__(self, cls: type) -> Any:
+        return copyreg.dispatch_table[cls]
+
+
+# What crawler.model._Picklable.__reduce__ gives, without its method call
+# (object.__reduce_ex__ finding a __reduce__ in Python, then a look-up by
+# class): the same bytes, the parent's side unchanged; the child pickles a
+# third faster.
+_DISPATCH = _DispatchTable({cls: _reducer(cls) for cls in (ReadReference, Reference, Citation, Problem, AccessDate,
+                                                            Snapshot, InputError)})
+
+
+def _dumps(message: tuple[Any, ...]) -> bytes:
+    """pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL), byte for byte."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _DISPATCH
+    pickler.dump(message)
+    return buffer.getvalue()
+
+
 def _send(fd: int, message: tuple[Any, ...]) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    data = _dumps(message)
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
         view = view[os.write(fd, view):]

@@ -76,7 +76,33 @@ _DATE_FORMS = [
     # 2021年3月3日, 令和2年7月20日 (Japanese, with the imperial era), 2020年7月
     _JA_DATE,
 ]
-_FORMS = [re.compile(form, re.IGNORECASE) for form in _DATE_FORMS]
+
+
+class LazyPattern:
+    """A regular expression compiled the first time it is used.
+
+    Compiling the month names into every date form cost more than the rest
+    of importing extraction; most lists write their dates in one or two forms
+    and need the others never. Once compiled, the pattern's own methods are
+    found on the object directly, at no cost per call.
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def __getattr__(self, name: str) -> object:  # only while nothing is compiled: see below
+        compiled = re.compile(self.pattern, self.flags)
+        for method in ("match", "fullmatch", "search", "finditer", "findall", "sub", "subn", "split"):
+            setattr(self, method, getattr(compiled, method))
+        self.compiled = compiled
+        return getattr(compiled, name)
+
+
+# The numeric forms come first and are what most lists use: compiled now.
+_FORMS: list[re.Pattern[str] | LazyPattern] = [
+    re.compile(form, re.IGNORECASE) if i < 2 else LazyPattern(form, re.IGNORECASE)
+    for i, form in enumerate(_DATE_FORMS)]
 
 # The phrases that introduce an access date, including common typos.
 _KEYWORD = r"""
@@ -112,16 +138,16 @@ _KEYWORD_RE = re.compile(
 )
 
 # Japanese puts the word after the date: （2021年3月3日閲覧）.
-_JA_SUFFIX_RE = re.compile(rf"{_JA_DATE}\s*(?:に\s*)?(?:最終)?(?:閲覧|アクセス|参照|取得|確認)")
+_JA_SUFFIX_RE = LazyPattern(rf"{_JA_DATE}\s*(?:に\s*)?(?:最終)?(?:閲覧|アクセス|参照|取得|確認)")
 
 # Chinese GB/T 7714 marks online sources "[EB/OL]" (or R/OL, J/OL…) and gives
 # the access date as an ISO date in square brackets: "(2017-07-20)[2021-03-03]".
-_GBT_ONLINE_RE = re.compile(r"[\[［][A-Z]{1,2}/OL[\]］]")
-_GBT_DATE_RE = re.compile(r"[\[［]\s*(\d{4}\s*-\s*\d{1,2}\s*-\s*\d{1,2})\s*[\]］]")
+_GBT_ONLINE_RE = LazyPattern(r"[\[［][A-Z]{1,2}/OL[\]］]")
+_GBT_DATE_RE = LazyPattern(r"[\[［]\s*(\d{4}\s*-\s*\d{1,2}\s*-\s*\d{1,2})\s*[\]］]")
 
 # Something that looks like it was meant as a date, used to report an
 # impossible one instead of silently ignoring it.
-_DATE_LIKE_RE = re.compile(
+_DATE_LIKE_RE = LazyPattern(
     r"(?<!\d)\d{1,4}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{1,4}(?!\d)"
     rf"|(?<!\d)\d{{1,2}}{_ORD}\s*(?:(?:of|de)\s+)?{_MONTH},?\s*\d{{4}}"
     rf"|{_MONTH}\s*\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{4}}",
@@ -298,12 +324,9 @@ def _find_access_dates(text: str, today: _dt.date | None) -> list[DateMention]:
         text = text.translate(_FULLWIDTH)
     # Start a little before the first stem: a phrase begins at most a few words
     # earlier ("date of access", "zuletzt abgerufen").
-    mentions = []
-    for m in _KEYWORD_RE.finditer(text, max(0, first - 24)):
-        date, error, length = parse_date(text[m.end():], today=today)
-        if length:
-            end = m.end() + length
-            mentions.append(DateMention(m.start(), end, text[m.end():end], date, error))
+    begin = max(0, first - 24)
+    mentions = [DateMention(begin + start, begin + end, written, date, error)
+                for start, end, written, date, error in _keyword_dates(text, begin, today)]
     if "/OL" in text and _GBT_ONLINE_RE.search(text):  # the pattern needs "/OL"
         for m in _GBT_DATE_RE.finditer(text):
             date, error, length = parse_date(m.group(1), today=today)
@@ -319,8 +342,60 @@ def _find_access_dates(text: str, today: _dt.date | None) -> list[DateMention]:
     return mentions
 
 
+# The phrases and dates read from a tail of text, by the tail: the access
+# phrase mostly comes after the URL, which is masked, and a list gives the
+# same few dates again and again, so "\0\0\0 (accessed 10.06.2023)" is read
+# once per list, not once per reference. Short tails only, a bounded number.
+_TAILS: dict[tuple[str, bool, _dt.date], tuple[tuple[int, int, str, AccessDate | None, str | None], ...]] = {}
+_TAILS_MAX = 4096
+_TAIL_MAX_CHARS = 200
+_READ_TAILS = True  # tests turn it off to compare
+
+
+def _keyword_dates(text: str, begin: int, today: _dt.date | None) -> tuple[tuple[int, int, str, AccessDate | None,
+                                                                              str | None], ...]:
+    """The access phrases with a date from ``begin`` on, as (start, end, date as written, date, error),
+    positions counted from ``begin``.
+
+    What is read depends on ``text[begin:]``, on the one character before it
+    (the phrase's look-behind) and on "today" only: that is the key.
+    """
+    if not _READ_TAILS or len(text) - begin > _TAIL_MAX_CHARS:
+        return _read_keyword_dates(text, begin, today)
+    key = (text[begin - 1:] if begin else text, begin > 0, today or _today())
+    known = _TAILS.get(key)
+    if known is None:
+        if len(_TAILS) >= _TAILS_MAX:
+            _TAILS.clear()
+        known = _TAILS[key] = _read_keyword_dates(text, begin, today)
+    return known
+
+
+def _read_keyword_dates(text: str, begin: int, today: _dt.date | None) -> tuple[tuple[int, int, str,
+                                                                                   AccessDate | None, str | None], ...]:
+    found = []
+    for m in _KEYWORD_RE.finditer(text, begin):
+        date, error, length = parse_date(text[m.end():], today=today)
+        if length:
+            end = m.end() + length
+            found.append((m.start() - begin, end - begin, text[m.end():end], date, error))
+    return tuple(found)
+
+
+# The first three letters of every ASCII opening of _KEYWORD ("las" of "last
+# accessed", "acs" of "acsessed"; every word before a space has more). An
+# ASCII text that opens otherwise opens with no access phrase: no letter of
+# the pattern outside ASCII matches an ASCII one, ignoring case or not.
+# Trying the twenty alternatives at the start of every line of a list cost a
+# third of splitting it.
+_ASCII_OPENINGS = frozenset("abg acc ace acs ase asc ass auf che cit con dat dow ein fec fir las let pag rec ret "
+                            "ult vie vis zug zul".split())
+
+
 def starts_with_access_date(text: str) -> bool:
     """Whether ``text`` opens with an access phrase and a date: "(accessed 3 March 2021)"."""
+    if text.isascii() and text[:3].lower() not in _ASCII_OPENINGS:
+        return False
     m = _KEYWORD_RE.match(text)
     return bool(m and parse_date(text[m.end():])[2])
 

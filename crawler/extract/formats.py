@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from crawler.extract.dates import LazyPattern
 from crawler.extract.split import TABLE_ROW_RE, TABLE_RULE_RE, Entry, split_entries
 from crawler.extract.urls import clean_text
 from crawler.model import InputError
@@ -35,16 +36,16 @@ def text_entries(lines: Iterable[str], source: str) -> Iterator[Entry]:
 
 # --- Markdown -----------------------------------------------------------------
 
-_FENCE_RE = re.compile(r"[ \t]{0,3}(`{3,}|~{3,})")
-_BLOCK_SYNTAX_RE = re.compile(r"[ \t]{0,3}(?:#{1,6}(?:[ \t]|$)|(?:[-*_][ \t]*){3,}$|=+[ \t]*$|<!--.*-->[ \t]*$)")
-_BACKTICKS_RE = re.compile(r"`+")
-_MD_LINK_RE = re.compile(
+_FENCE_RE = LazyPattern(r"[ \t]{0,3}(`{3,}|~{3,})")
+_BLOCK_SYNTAX_RE = LazyPattern(r"[ \t]{0,3}(?:#{1,6}(?:[ \t]|$)|(?:[-*_][ \t]*){3,}$|=+[ \t]*$|<!--.*-->[ \t]*$)")
+_BACKTICKS_RE = LazyPattern(r"`+")
+_MD_LINK_RE = LazyPattern(
     r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"
     r"\(\s*(<[^<>\n]*>|(?:[^()\s]|\((?:[^()\s]|\([^()\s]*\))*\))+)"
     r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)"
 )
-_MD_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!])")
-_URLISH_RE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*://|www\.|doi:)", re.IGNORECASE)
+_MD_ESCAPE_RE = LazyPattern(r"\\([\\`*_{}\[\]()#+\-.!])")
+_URLISH_RE = LazyPattern(r"^\s*(?:[a-z][a-z0-9+.-]*://|www\.|doi:)", re.IGNORECASE)
 
 
 def _markdown_link(m: re.Match[str]) -> str:
@@ -55,7 +56,7 @@ def _markdown_link(m: re.Match[str]) -> str:
     return f"{text} <{target}>"
 
 
-_ACCESS_HEADER_RE = re.compile(r"access|retriev|visit|consult|abgeruf|zugriff|обращени|閲覧|アクセス|引用|访问|fecha",
+_ACCESS_HEADER_RE = LazyPattern(r"access|retriev|visit|consult|abgeruf|zugriff|обращени|閲覧|アクセス|引用|访问|fecha",
                                re.IGNORECASE)
 
 
@@ -263,13 +264,13 @@ _ACCESS_FIELDS = ("urldate", "lastchecked", "accessed", "access-date", "accessda
 _ACCENTS = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303",
             "=": "\u0304", ".": "\u0307", "c": "\u0327", "v": "\u030c", "u": "\u0306",
             "H": "\u030b", "k": "\u0328"}
-_LATEX_ACCENT_RE = re.compile(r"\\([\"'`^~=.]|[cvuHk](?=[\s{]))\s*\{?\s*(?:\\([ij])|([A-Za-z]))\s*\}?")
+_LATEX_ACCENT_RE = LazyPattern(r"\\([\"'`^~=.]|[cvuHk](?=[\s{]))\s*\{?\s*(?:\\([ij])|([A-Za-z]))\s*\}?")
 _LATEX_SYMBOLS = {r"\ss": "ß", r"\o": "ø", r"\O": "Ø", r"\ae": "æ", r"\AE": "Æ", r"\oe": "œ",
                   r"\aa": "å", r"\AA": "Å", r"\l": "ł", r"\L": "Ł", r"\i": "ı"}
-_LATEX_SYMBOL_RE = re.compile(r"\{?(" + "|".join(re.escape(s) for s in
+_LATEX_SYMBOL_RE = LazyPattern(r"\{?(" + "|".join(re.escape(s) for s in
                                                 _LATEX_SYMBOLS) + r")(?![A-Za-z])\s*\}?")
-_URL_COMMAND_RE = re.compile(r"\\(?:url|path)\s*\{([^{}]*)\}")
-_HREF_COMMAND_RE = re.compile(r"\\href\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_URL_COMMAND_RE = LazyPattern(r"\\(?:url|path)\s*\{([^{}]*)\}")
+_HREF_COMMAND_RE = LazyPattern(r"\\href\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 
 
 def latex_url(text: str) -> str:
@@ -279,7 +280,7 @@ def latex_url(text: str) -> str:
     return text.replace("{", "").replace("}", "")
 
 
-_BARE_URL_RE = re.compile(r"(?:https?|ftp)://[^\s{}]+", re.IGNORECASE)
+_BARE_URL_RE = LazyPattern(r"(?:https?|ftp)://[^\s{}]+", re.IGNORECASE)
 
 
 def latex_text(text: str) -> str:
@@ -306,8 +307,8 @@ def latex_text(text: str) -> str:
 # A line that starts an entry. No value runs past one: an unclosed "{" costs
 # its own entry, where scanning on to the end of the file for each of 4,000
 # unclosed values made a file quadratic.
-_ENTRY_START_RE = re.compile(r"^[ \t]*@[ \t]*[A-Za-z]+[ \t]*[{(]", re.MULTILINE)
-_VALUE_SPECIAL_RE = re.compile(r'[\\{}"]')
+_ENTRY_START_RE = LazyPattern(r"^[ \t]*@[ \t]*[A-Za-z]+[ \t]*[{(]", re.MULTILINE)
+_VALUE_SPECIAL_RE = LazyPattern(r'[\\{}"]')
 
 
 class _BibSyntaxError(ValueError):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from crawler.extract.dates import LazyPattern
 from crawler.extract.formats import (
     Format,
     bibtex_entries,
@@ -36,15 +37,15 @@ _EXTENSION_FORMATS = {
     ".txt": Format.TEXT, ".text": Format.TEXT,
 }
 _SNIFF_BYTES = 64 * 1024
-_BIBTEX_SNIFF_RE = re.compile(
+_BIBTEX_SNIFF_RE = LazyPattern(
     rb"^\s*@\s*(?:article|book|booklet|misc|online|electronic|www|webpage|inproceedings|incollection|"
     rb"inbook|conference|techreport|report|phdthesis|mastersthesis|thesis|manual|unpublished|"
     rb"proceedings|string|comment|preamble)\s*[{(]",
     re.IGNORECASE | re.MULTILINE,
 )
-_HTML_SNIFF_RE = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
+_HTML_SNIFF_RE = LazyPattern(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]",
                             re.IGNORECASE | re.DOTALL)
-_MARKDOWN_SNIFF_RE = re.compile(rb"^#{1,6} |\]\((?:https?://|<)|^\[[^\]]+\]:\s*\S", re.MULTILINE)
+_MARKDOWN_SNIFF_RE = LazyPattern(rb"^#{1,6} |\]\((?:https?://|<)|^\[[^\]]+\]:\s*\S", re.MULTILINE)
 
 
 @dataclass(frozen=True)

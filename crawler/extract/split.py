@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crawler.extract.dates import find_access_dates, starts_with_access_date
-from crawler.extract.urls import LABEL_RE, _START_RE, clean_text, find_urls, may_start_url
+from crawler.extract.urls import _START_RE, clean_text, find_urls, may_start_url, starts_with_label
 
 
 # Slotted, not frozen: a frozen dataclass sets each field through
@@ -211,7 +211,7 @@ def _continues(entry: _Open, line: str, indent: int) -> bool:
         return True  # first-line indent
     if entry.last_indent > indent:
         return False  # back at the margin after an indented continuation
-    if _START_RE.match(line) or LABEL_RE.match(line):
+    if _START_RE.match(line) or starts_with_label(line):
         # "Available at: …" or a URL on its own line finishes the reference above,
         # unless that one has its URL already (a plain list of URLs).
         text = entry.text()
