@@ -489,3 +489,12 @@ def test_the_extraction_child_pickles_as_pickle_dumps(texts, kind):
     message = ("items", items) if kind == "items" else ("done", len(items))
     assert _dumps(message) == pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     assert repr(pickle.loads(_dumps(message))) == repr(message)
+
+
+@given(_STRINGS, st.integers(min_value=0, max_value=10**6), _STRINGS, st.sampled_from([None, 1, 12]),
+       st.integers(min_value=1, max_value=10**6))
+def test_a_reference_from_the_template_is_the_one_the_encoder_writes(source, line, text, number, ident):
+    from crawler.report.json import _dumps, reference_json, reference_text
+
+    ref = Reference(source, line, text, number)
+    assert reference_text(ref, ident) == _dumps(reference_json(ref, ident))

@@ -84,6 +84,16 @@ def reference_json(ref: Reference, ident: int) -> dict[str, Any]:
     return {"id": ident, "source": ref.source, "line": ref.line, "number": ref.number, "text": ref.text}
 
 
+def reference_text(ref: Reference, ident: int) -> str:
+    """_dumps(reference_json(ref, ident)), from a template (see _link_text)."""
+    line, number = ref.line, ref.number
+    if type(line) is not int or (number is not None and type(number) is not int) or type(ident) is not int:
+        return _dumps(reference_json(ref, ident))
+    quote = encode_basestring
+    return _safe(f'{{"id": {ident}, "source": {quote(ref.source)}, "line": {line}, '
+                 f'"number": {"null" if number is None else number}, "text": {quote(ref.text)}}}')
+
+
 def snapshot_json(snapshot: Snapshot | None) -> dict[str, Any] | None:
     if snapshot is None:
         return None
@@ -241,7 +251,7 @@ def write(report: Report, stream: TextIO) -> None:
     stream.write("{\n")
     for key, value in head.items():
         stream.write(f"  {_dumps(key)}: {_dumps(value)},\n")
-    _write_list(stream, "references", (reference_json(ref, n) for ref, n in ids.by_value.items()))
+    _write_list(stream, "references", (reference_text(ref, n) for ref, n in ids.by_value.items()), encoded=True)
     stream.write(",\n")
     row = _link_text(report)
     results = report.results
