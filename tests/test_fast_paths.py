@@ -244,7 +244,8 @@ _STRINGS = st.text(alphabet=st.sampled_from(['a', 'é', '"', '\\', '\n', '\x00',
                                              '中', '😀', '/', ' ']), max_size=6)
 
 
-@given(_STRINGS, _STRINGS, st.sampled_from([None, *Verdict]), _STRINGS, _STRINGS, st.sampled_from([None, 200, 404]),
+@given(_STRINGS, _STRINGS, st.sampled_from([None, *Verdict]), _STRINGS, _STRINGS | st.none(),
+       st.sampled_from([None, 200, 404, True]),
        st.sampled_from([None, "https://example.org/b"]), st.booleans(), st.booleans(),
        st.lists(st.sampled_from([None, AccessDate(2023, 6, 10), AccessDate(2016, 2)]), max_size=3),
        st.sampled_from([(), ("https://example.org/alt",)]), st.booleans(), st.booleans())

@@ -87,7 +87,8 @@ def reference_json(ref: Reference, ident: int) -> dict[str, Any]:
 def reference_text(ref: Reference, ident: int) -> str:
     """_dumps(reference_json(ref, ident)), from a template (see _link_text)."""
     line, number = ref.line, ref.number
-    if type(line) is not int or (number is not None and type(number) is not int) or type(ident) is not int:
+    if (type(line) is not int or (number is not None and type(number) is not int) or type(ident) is not int
+            or type(ref.source) is not str or type(ref.text) is not str):
         return _dumps(reference_json(ref, ident))
     quote = encode_basestring
     return _safe(f'{{"id": {ident}, "source": {quote(ref.source)}, "line": {line}, '
@@ -202,9 +203,12 @@ def _link_text(report: Report) -> Callable[[Link, CheckResult | None, Any], str]
                 or (archives is not None and archives.get(url) is not None)
                 or (histories is not None and histories.get(url) is not None)):
             return _dumps(row(link, result, ids))
-        status, final_url, verdict = result.status, result.final_url, result.verdict
+        status, final_url, verdict, reason, detail = (result.status, result.final_url, result.verdict,
+                                                      result.reason, result.detail)
         uncertain = _JSON_BOOL.get(link.uncertain)
-        if (status is not None and type(status) is not int) or uncertain is None:
+        # Only the types the template writes as the encoder would; anything else goes the general way.
+        if ((status is not None and type(status) is not int) or uncertain is None or type(reason) is not str
+                or type(detail) is not str or (final_url is not None and type(final_url) is not str)):
             return _dumps(row(link, result, ids))
         citations = ", ".join(
             f'{{"reference": {ids[c.reference]}, '
@@ -212,8 +216,8 @@ def _link_text(report: Report) -> Callable[[Link, CheckResult | None, Any], str]
             for c in link.citations)
         return _safe(
             f'{{"url": {quote(url)}, "cited_as": {quote(link.cited_as)}, '
-            f'"verdict": {quote(verdicts[verdict]) if verdict else "null"}, "reason": {quote(result.reason)}, '
-            f'"detail": {quote(result.detail)}, "status": {"null" if status is None else status}, '
+            f'"verdict": {quote(verdicts[verdict]) if verdict else "null"}, "reason": {quote(reason)}, '
+            f'"detail": {quote(detail)}, "status": {"null" if status is None else status}, '
             f'"final_url": {"null" if final_url is None else quote(final_url)}, "redirects": [], '
             f'"known_snapshot": null, "alternatives": [], "uncertain": {uncertain}, "citations": [{citations}], '
             f'"archive": null, "history": null}}')
