@@ -108,9 +108,6 @@ def is_public(address: str) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-# Asked for every link and request, of a few hundred hosts at most; a name
-# costs ipaddress two failed parses.
-@functools.lru_cache(maxsize=4096)
 def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
