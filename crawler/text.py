@@ -13,20 +13,16 @@ Two guarantees, used wherever such text leaves crawler:
 
 from __future__ import annotations
 
-import functools
 import re
+
+from crawler.lazy import LazyPattern
 
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # C0 (but tab), DEL, C1; the bidi embeddings, overrides and isolates; the
 # invisible marks that steer them.
-_CONTROL = "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-
-
 # Compiled on first use, not at every start (0.5 ms): printable text, almost
 # all there is, never needs it.
-@functools.cache
-def _control_re() -> re.Pattern[str]:
-    return re.compile(_CONTROL)
+_CONTROL_RE = LazyPattern("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def valid(text: str) -> str:
@@ -49,4 +45,4 @@ def visible(text: str) -> str:
     text = valid(text)
     if text.isprintable():
         return text
-    return _control_re().sub(_escape, text)
+    return _CONTROL_RE.sub(_escape, text)

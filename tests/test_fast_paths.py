@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from crawler.extract import dates, split, urls
 from crawler.extract.split import split_entries
 from crawler.extract.urls import UrlError
+from crawler.lazy import LazyPattern
 from crawler.model import (AccessDate, ArchiveResult, ArchiveStatus, CheckResult, Citation, Link, Redirect, Reference,
                            Verdict)
 from test_properties import PIECES, TEXT
@@ -283,13 +284,14 @@ def test_the_rare_patterns_html_and_history_wait_for_their_first_use() -> None:
         from crawler.check import verdict
         from crawler.check.evidence import page_title
 
-        assert verdict._title_patterns.cache_info().currsize == 0
-        assert verdict._root_path_re.cache_info().currsize == 0
+        # vars(), not hasattr(): asking a LazyPattern for what it lacks compiles it.
+        assert not any("compiled" in vars(p) for p in (verdict._NOT_FOUND_PART_RE, verdict._TITLE_SEPARATORS_RE,
+                                                        verdict._ROOT_PATH_RE))
         assert "html" not in sys.modules
         assert "crawler.tracking" not in sys.modules  # only `crawler run` keeps a history
         from crawler import text
 
-        assert text._control_re.cache_info().currsize == 0
+        assert "compiled" not in vars(text._CONTROL_RE)
         # The first use gives the same answers as any later one.
         assert verdict.not_found_title("Error 404 - Page Not Found | Example")
         assert not verdict.not_found_title("Missing plane not found")
@@ -302,10 +304,13 @@ def test_the_rare_patterns_html_and_history_wait_for_their_first_use() -> None:
 def test_the_patterns_made_on_first_use_are_made_once_ignoring_case() -> None:
     from crawler.check import verdict
 
-    root, (not_found, separators) = verdict._root_path_re(), verdict._title_patterns()
-    assert verdict._root_path_re() is root and verdict._title_patterns() == (not_found, separators)
-    assert root.flags & re.IGNORECASE and not_found.flags & re.IGNORECASE
-    assert root.pattern == verdict._ROOT_PATH and not_found.pattern == verdict._NOT_FOUND_PART
+    root, not_found = verdict._ROOT_PATH_RE, verdict._NOT_FOUND_PART_RE
+    assert verdict.is_root("https://example.org/EN/") and verdict.not_found_title("PAGE NOT FOUND")
+    made = root.compiled, not_found.compiled
+    assert verdict.is_root("https://example.org/fr/") and verdict.not_found_title("Not found")
+    assert (root.compiled, not_found.compiled) == made and root.compiled is made[0]
+    assert root.compiled.flags & re.IGNORECASE and not_found.compiled.flags & re.IGNORECASE
+    assert root.compiled.pattern == root.pattern and not_found.compiled.pattern == not_found.pattern
 
 
 @given(st.lists(st.sampled_from(["&amp;", "&", "&lt;", "&#233;", "&eacute", "&#x26;", "&&", ";", "amp", "a", "Page",
@@ -376,16 +381,16 @@ def test_access_dates_read_from_a_tail_seen_before_are_those_read_afresh(texts, 
     assert remembered == afresh
 
 
-def _lazy_patterns() -> list[dates.LazyPattern]:
+def _lazy_patterns() -> list[LazyPattern]:
     from crawler.extract import formats, sources
-    found = [p for p in dates._FORMS if isinstance(p, dates.LazyPattern)]
+    found = [p for p in dates._FORMS if isinstance(p, LazyPattern)]
     for module in (dates, formats, sources):
-        found += [value for name, value in vars(module).items() if isinstance(value, dates.LazyPattern)]
+        found += [value for name, value in vars(module).items() if isinstance(value, LazyPattern)]
     return found
 
 
 def test_the_rarely_needed_patterns_are_compiled_lazily():
-    assert len([p for p in dates._FORMS if isinstance(p, dates.LazyPattern)]) == len(dates._FORMS) - 2
+    assert len([p for p in dates._FORMS if isinstance(p, LazyPattern)]) == len(dates._FORMS) - 2
     assert len(_lazy_patterns()) == len(dates._FORMS) - 2 + 4 + 14 + 3  # dates, formats, sources
 
 

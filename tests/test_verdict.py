@@ -215,7 +215,7 @@ _PATH_PIECES = ["/", "en", "EN", "ar", "zh", "-", "_", "hant", "419", "us", "ind
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(_PATH_PIECES), max_size=6))
 def test_is_root_answers_as_the_front_page_pattern_alone(pieces):
-    from crawler.check.verdict import _root_path_re
+    from crawler.check.verdict import _ROOT_PATH_RE
 
     path = "/" + "".join(pieces)
-    assert is_root("https://www.mofa.go.jp" + path) is bool(_root_path_re().fullmatch(path))
+    assert is_root("https://www.mofa.go.jp" + path) is bool(_ROOT_PATH_RE.fullmatch(path))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from crawler.check.evidence import Evidence, similarity, split_url, tokens
+from crawler.lazy import LazyPattern
 from crawler.model import CheckResult, Verdict
 
 PERMANENT = frozenset({301, 308})
@@ -23,7 +24,10 @@ NXDOMAIN_DEAD = "the host name does not exist (DNS works for other names)"
 # Titles sites give their "not found" pages, in the languages of the lists we
 # read. A title part must be nothing but such a phrase ("Page not found |
 # Brookings"), so "Missing plane not found" stays an article.
-_NOT_FOUND_PART = (
+# Compiled on first use, not at every start (1.8 ms): only a 2xx page with
+# a title, on a site that does not answer made-up pages with a real 404,
+# is read for "not found".
+_NOT_FOUND_PART_RE = LazyPattern(
     r"(?:(?:error|http|fehler|erreur|ошибка)\s*)?(?:404|410)(?:\s*error)?(?:\s*[-:–]?\s*"
     r"(?:(?:the\s+)?(?:page|file|document)\s+)?not\s+found)?"
     r"|(?:(?:error|oops|sorry)[,!:.\s-]*)?(?:(?:this|the)\s+)?(?:(?:page|file|document|article|content|resource)\s+)?"
@@ -32,23 +36,14 @@ _NOT_FOUND_PART = (
     r"|(?:seite|datei)\s+nicht\s+gefunden|page\s+(?:introuvable|non\s+trouvée)|cette\s+page\s+n['’]existe\s+pas"
     r"|страница\s+не\s+найдена|(?:ошибка\s+)?404|ページが見つかりません(?:でした)?|お探しのページは見つかりませんでした"
     r"|页面不存在|页面未找到|找不到(?:页面|网页)"
-    r"|p[áa]gina\s+no\s+encontrada|pagina\s+non\s+trovata|p[áa]gina\s+n[ãa]o\s+encontrada"
+    r"|p[áa]gina\s+no\s+encontrada|pagina\s+non\s+trovata|p[áa]gina\s+n[ãa]o\s+encontrada",
+    re.IGNORECASE,
 )
-_TITLE_SEPARATORS = r"\s+[|–—·:-]\s+|\s*[|–—·]\s*"
-
-
-# Compiled on first use, not at every start (1.8 ms): only a 2xx page with
-# a title, on a site that does not answer made-up pages with a real 404,
-# is read for "not found".
-@functools.cache
-def _title_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """(a "not found" title part, the separators between a title's parts)."""
-    return re.compile(_NOT_FOUND_PART, re.IGNORECASE), re.compile(_TITLE_SEPARATORS)
+_TITLE_SEPARATORS_RE = LazyPattern(r"\s+[|–—·:-]\s+|\s*[|–—·]\s*")
 
 
 def not_found_title(title: str) -> bool:
-    not_found_part, separators = _title_patterns()
-    return any(not_found_part.fullmatch(part.strip(" .!:")) for part in separators.split(title))
+    return any(_NOT_FOUND_PART_RE.fullmatch(part.strip(" .!:")) for part in _TITLE_SEPARATORS_RE.split(title))
 
 
 _ERROR_PAGE_RE = re.compile(
@@ -67,9 +62,12 @@ _LANGUAGES = (
     "nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so "
     "sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"
 ).split()
-_ROOT_PATH = (
+# Compiled on first use (1.6 ms at every start, for 180 language codes):
+# _may_be_root() turns away almost every path before it.
+_ROOT_PATH_RE = LazyPattern(
     rf"/(?:(?:{'|'.join(_LANGUAGES)})(?:[-_](?:[a-z]{{2}}|[a-z]{{4}}|\d{{3}}))?/?)?"
-    r"(?:(?:index|default|home|homepage|main|start)(?:\.\w+)?)?"
+    r"(?:(?:index|default|home|homepage|main|start)(?:\.\w+)?)?",
+    re.IGNORECASE,
 )
 # Bot walls and challenges: the page we got is not the site's answer to a
 # reader. Looked for in the lower-cased start of every body. The regex tries
@@ -202,18 +200,11 @@ _FRONT_PAGE_STARTS = ("index", "default", "home", "main", "start")
 @functools.lru_cache(maxsize=4096)  # asked twice per link: is it worth a probe, and in the verdict
 def is_root(url: str) -> bool:
     _, _, path, query = split_url(url)
-    return not query and _may_be_root(path) and bool(_root_path_re().fullmatch(path))
-
-
-# Compiled on first use (1.6 ms at every start, for 180 language codes): the
-# test above turns away almost every path before it.
-@functools.cache
-def _root_path_re() -> re.Pattern[str]:
-    return re.compile(_ROOT_PATH, re.IGNORECASE)
+    return not query and _may_be_root(path) and bool(_ROOT_PATH_RE.fullmatch(path))
 
 
 def _may_be_root(path: str) -> bool:
-    """What _ROOT_PATH needs right after the first "/": nothing, a front-page
+    """What _ROOT_PATH_RE needs right after the first "/": nothing, a front-page
     name, or a language code followed by a separator, "/", the end or such a name.
 
     Checked first because the regex tries all 180 language codes in turn (2.5 us

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from crawler.lazy import LazyPattern
 from crawler.model import AccessDate
 
 _MONTH_NAMES: dict[int, tuple[str, ...]] = {
@@ -76,29 +77,6 @@ _DATE_FORMS = [
     # 2021年3月3日, 令和2年7月20日 (Japanese, with the imperial era), 2020年7月
     _JA_DATE,
 ]
-
-
-class LazyPattern:
-    """A regular expression compiled the first time it is used.
-
-    Compiling the month names into every date form cost more than the rest
-    of importing extraction; most lists write their dates in one or two forms
-    and need the others never. Once compiled, the pattern's own methods are
-    found on the object directly, at no cost per call.
-    """
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self.pattern = pattern
-        self.flags = flags
-
-    def __getattr__(self, name: str) -> object:  # only while nothing is compiled: see below
-        compiled = re.compile(self.pattern, self.flags)
-        for method in ("match", "fullmatch", "search", "finditer", "findall", "sub", "subn", "split"):
-            setattr(self, method, getattr(compiled, method))
-        self.compiled = compiled
-        return getattr(compiled, name)
-
-
 # The numeric forms come first and are what most lists use: compiled now.
 _FORMS: list[re.Pattern[str] | LazyPattern] = [
     re.compile(form, re.IGNORECASE) if i < 2 else LazyPattern(form, re.IGNORECASE)

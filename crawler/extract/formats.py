@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from crawler.extract.dates import LazyPattern
 from crawler.extract.split import TABLE_ROW_RE, TABLE_RULE_RE, Entry, split_entries
 from crawler.extract.urls import clean_text
+from crawler.lazy import LazyPattern
 from crawler.model import InputError
 
 

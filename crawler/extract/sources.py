@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from crawler.extract.dates import LazyPattern
 from crawler.extract.formats import (
     Format,
     bibtex_entries,
@@ -27,6 +26,7 @@ from crawler.extract.formats import (
 )
 from crawler.extract.split import Entry
 from crawler.extract.urls import valid_unicode
+from crawler.lazy import LazyPattern
 from crawler.model import InputError
 
 STDIN = "-"
