@@ -138,8 +138,7 @@ class Pipeline:
                 for waited in pending:
                     self._keep(*waited)
                 pending.clear()
-            if self.tracking is not None or self.stage is not None:  # an audit without either keeps nothing
-                self._keep(link, result)
+            self._keep(link, result)
 
         self._checker = Checker(self.check_settings, connect_to=self.connect_to, resolver=self.resolver,
                                 on_result=on_result)

@@ -230,15 +230,6 @@ def test_the_verdicts_short_cut_gives_what_the_whole_decision_gives(status, redi
         verdict, reason, detail, status, evidence.final_url if redirected else None, tuple(evidence.redirects), 0.123)
 
 
-@given(st.sampled_from(["http", "https", "ftp", "mailto"]),
-       st.lists(st.sampled_from(["a", "b.org", ":8080", "@", "?", "q=1", "/", "x", "[::1]"]), max_size=8).map("".join))
-def test_a_links_first_look_splits_it_as_split_url_does(scheme: str, rest: str) -> None:
-    from crawler.check.evidence import scheme_and_netloc, split_url
-
-    url = f"{scheme}://{rest}"
-    assert scheme_and_netloc(url) == split_url(url)[:2]
-
-
 # The JSON report's row template.
 
 _STRINGS = st.text(alphabet=st.sampled_from(['a', 'é', '"', '\\', '\n', '\x00', '\x85', '\u202e', '\u2028', '\ud800',

@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from crawler.check.dns import make_resolver
-from crawler.check.evidence import Evidence, scheme_and_netloc, split_url
+from crawler.check.evidence import Evidence, split_url
 from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
@@ -236,23 +236,13 @@ class Checker:
         probation.on = not canary.up
         self._network_known = canary.up
 
-        dns_trusted, soft_404 = canary.dns_trusted, self.settings.soft_404
-        per_host = bool(self.settings.hosts)  # without [hosts.*] settings, one answer for every host
-        accept = self._global_accept
+        dns_trusted = canary.dns_trusted
 
         async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
             # The one boundary of a link's check: whatever a server or a bug
             # makes it raise is that link's result, and the run goes on.
             try:
-                # The link as cited is _check_url() inline: two coroutine layers
-                # less per link, on the path every link takes.
-                url = link.url
-                evidence = await fetcher.fetch(url, timeout=self._timeout(host) if per_host else None)
-                probe = None
-                if soft_404 and _probe_worthy(evidence):
-                    probe = probes.known(url) or await probes.probe(url)
-                result = decide(evidence, probe, dns_trusted=dns_trusted,
-                                accept=self._accept(host) if per_host else accept)
+                result = await self._check_url(link.url, host, fetcher, probes, dns_trusted)
                 if result.verdict is Verdict.DEAD and (link.alternatives or link.uncertain):
                     result = await self._other_readings(link, host, fetcher, probes, dns_trusted, result)
                 return link, result
@@ -314,7 +304,9 @@ class Checker:
     def _before_request(self, link: Link, resolver: GuardedResolver) -> tuple[str, CheckResult | None]:
         """The link's host, and its result if it needs no request at all."""
         url = link.url
-        scheme, netloc = scheme_and_netloc(url)
+        # Uncached: a link's first look comes long before its check, when the
+        # cache would have dropped it again, evicting entries still needed.
+        scheme, netloc, _, _ = split_url.__wrapped__(url)
         if (self._exclude and any(p.search(url) for p in self._exclude)) or (
                 self._include and not any(p.search(url) for p in self._include)):
             return netloc, CheckResult(Verdict.SKIPPED, "excluded", "excluded by an include or exclude pattern")
@@ -405,10 +397,7 @@ def _fewer_collections() -> Iterator[None]:
 
 
 def _probe_worthy(evidence: Evidence) -> bool:
-    # Evidence.ok spelled out: a property call less, once per link.
-    status = evidence.status
-    return (evidence.error is None and status is not None and 200 <= status < 300 and evidence.method == "GET"
-            and evidence.is_html and not is_root(evidence.url))
+    return evidence.ok and evidence.method == "GET" and evidence.is_html and not is_root(evidence.url)
 
 
 @functools.lru_cache(maxsize=4096)  # per link, of a few hundred netlocs at most

@@ -62,14 +62,6 @@ def split_url(url: str) -> tuple[str, str, str, str]:
     return scheme, netloc, "/" + path, query
 
 
-def scheme_and_netloc(url: str) -> tuple[str, str]:
-    """split_url(url)[:2], not cached: for a link's first look, so long before its
-    check that the cache would have dropped it (one entry less to make and evict)."""
-    scheme, _, rest = url.partition("://")
-    netloc, slash, _ = rest.partition("/")
-    return scheme, netloc if slash else netloc.partition("?")[0]
-
-
 _TITLE_RE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _CHARSET_RE = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _META_CHARSET_RE = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.IGNORECASE)

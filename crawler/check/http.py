@@ -262,7 +262,8 @@ class Fetcher:
                 if method == "GET":
                     length, limit = response.content_length, self.settings.max_body_bytes
                     if length is not None and length <= limit and got("Content-Encoding") is None:
-                        # _read_prefix()'s usual case inline, a coroutine less per request.
+                        # The parser stops at Content-Length, so one read is bounded too
+                        # (not so for a compressed body, which may inflate far beyond it).
                         body = await response.read()
                     else:
                         body = await _read_prefix(response, limit)
@@ -312,12 +313,11 @@ def _waits_too_long(settings: HttpSettings) -> Callable[[RetryCallState], bool]:
 
 
 async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """At most ``limit`` bytes of the body: a 30 MB PDF is never downloaded to learn it exists."""
-    length = response.content_length
-    if length is not None and length <= limit and "Content-Encoding" not in response.headers:
-        # The parser stops at Content-Length, so one read is bounded too (not
-        # so for a compressed body, which may inflate far beyond it).
-        return await response.read()
+    """At most ``limit`` bytes of the body: a 30 MB PDF is never downloaded to learn it exists.
+
+    For a body of unknown or larger length, or a compressed one; _attempt()
+    reads one that is known to fit in a single call.
+    """
     chunks: list[bytes] = []
     size = 0
     while size < limit and not response.content.at_eof():

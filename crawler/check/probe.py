@@ -95,9 +95,9 @@ class ProbeCache:
         return future.result()
 
     async def probe(self, url: str) -> Probe:
-        host = split_url(url)[1]
-        if self._hard_404s.get(host, 0) >= self._trust_after:
-            return _ASSUMED_404
+        known = self.known(url)
+        if known is not None:
+            return known
         key = probe_key(url)
         future = self._probes.get(key)
         if future is None:
@@ -112,12 +112,11 @@ class ProbeCache:
             result = Probe(status=evidence.status, final_url=evidence.final_url,
                            tokens=tokens(evidence.text()) if evidence.ok else frozenset(), error=evidence.error)
             if result.hard_404:
+                host = split_url(url)[1]
                 self._hard_404s[host] = self._hard_404s.get(host, 0) + 1
             future.set_result(result)
             return result
-        if future.done():
-            return future.result()
-        return await asyncio.shield(future)
+        return await asyncio.shield(future)  # another link of the directory is probing it now
 
     def _evict(self) -> None:
         while len(self._probes) > self._max_entries:

@@ -131,19 +131,15 @@ class Probe:
 def decide(evidence: Evidence, probe: Probe | None = None, *, dns_trusted: bool = False,
            accept: frozenset[int] = frozenset()) -> CheckResult:
     status = evidence.status
-    if (not evidence.redirects and evidence.error is None and probe is not None and probe.status in (404, 410)
+    if (not evidence.redirects and evidence.error is None and probe is not None and probe.hard_404
             and status is not None and 200 <= status < 300 and status not in accept and not _is_challenge(evidence)):
         # Most links: a page answered at once, and its site answers made-up
         # pages with a real 404, so no soft-404 test applies (see _success()).
-        return CheckResult(Verdict.ALIVE, "ok", _OK_DETAIL.get(status) or f"HTTP {status}", status, None, (),
-                           round(evidence.elapsed, 3))
+        return CheckResult(Verdict.ALIVE, "ok", f"HTTP {status}", status, None, (), round(evidence.elapsed, 3))
     verdict, reason, detail = _decide(evidence, probe, dns_trusted, accept)
     # Positional: verdict, reason, detail, status, final_url, redirects, elapsed.
     return CheckResult(verdict, reason, detail, status, evidence.final_url if evidence.redirects else None,
                        tuple(evidence.redirects), round(evidence.elapsed, 3))
-
-
-_OK_DETAIL = {200: "HTTP 200"}
 
 
 def _decide(e: Evidence, probe: Probe | None, dns_trusted: bool,
