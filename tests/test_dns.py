@@ -144,6 +144,12 @@ def test_a_bad_dns_server_is_refused(text):
         dns_server(text)
 
 
+@pytest.mark.parametrize("text", ["192.0.2.53:65536", "192.0.2.53:²", "[::1]:٥٣", "192.0.2.53: 53"])
+def test_a_dns_servers_port_must_be_a_number_from_1_to_65535(text):
+    with pytest.raises(ValueError, match="the port must be a number from 1 to 65535"):
+        dns_server(text)
+
+
 def test_a_bad_dns_server_on_the_command_line_is_a_usage_error(tmp_path, capsys):
     refs = references(tmp_path, 80, ALIVE[:1])
     with pytest.raises(SystemExit) as exit:

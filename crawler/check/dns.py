@@ -56,7 +56,8 @@ class DnsServer:
             ipaddress.ip_address(address)
         except ValueError:
             raise ValueError(f"“{text}”: a DNS server must be an IP address, not “{address}”") from None
-        if port and not (port.isdigit() and 0 < int(port) < 65536):
+        # isascii(): "²".isdigit() is true too, and int() refuses it.
+        if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
             raise ValueError(f"“{text}”: the port must be a number from 1 to 65535")
         return cls(address, int(port) if port else DNS_PORT)
 
