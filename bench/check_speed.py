@@ -21,6 +21,11 @@ verdicts and writing the JSON report. CPU is user + system time of the whole
 process tree (os.wait4's rusage, children included: crawler's extraction
 child too).
 
+Besides the ratio of the medians (the acceptance figure), each round's own
+ratio is shown, crawler against the bare loop run just before or after it:
+their median and range, since this VM's speed drifts by a third between
+minutes.
+
 After the timed rounds, one more crawler run per farm goes through
 bench/stages.py, which splits crawler's CPU by stage (see there).
 
@@ -269,6 +274,12 @@ def show(result: dict, args: argparse.Namespace) -> None:
         wall_ratio = median(samples["bare"], "wall") / median(crawler, "wall")
         cpu_ratio = median(crawler, "cpu") / median(samples["bare"], "cpu")
         print(f"\ncrawler / bare loop: wall rate {wall_ratio:.2f}x, CPU {cpu_ratio:.2f}x")
+        # The two runs of a round follow each other, so a round's ratio leaves out
+        # most of the machine's drift between rounds; their spread shows the noise.
+        walls = sorted(b.wall / c.wall for b, c in zip(samples["bare"], crawler))
+        cpus = sorted(c.cpu / b.cpu for b, c in zip(samples["bare"], crawler))
+        print(f"round by round: wall rate {statistics.median(walls):.2f}x ({walls[0]:.2f}-{walls[-1]:.2f}), "
+              f"CPU {statistics.median(cpus):.2f}x ({cpus[0]:.2f}-{cpus[-1]:.2f})")
     if samples["linkinator"]:
         print(f"crawler / linkinator: rate {median(samples['linkinator'], 'wall') / median(crawler, 'wall'):.1f}x")
     print("walls: " + "; ".join(f"{who} " + ", ".join(f"{s.wall:.2f}" for s in samples[who])
