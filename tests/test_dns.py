@@ -19,8 +19,10 @@ from sites import FakeWeb, page
 class TinyDns:
     """A UDP DNS server answering A queries from a table; other names do not exist (NXDOMAIN)."""
 
-    def __init__(self, table: dict[str, str]) -> None:
+    def __init__(self, table: dict[str, str], failing: dict[str, int] | None = None) -> None:
         self.table = {name.lower().rstrip("."): address for name, address in table.items()}
+        # Names the server fails for, with the reply code it gives (SERVFAIL, REFUSED…).
+        self.failing = {name.lower().rstrip("."): rcode for name, rcode in (failing or {}).items()}
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
@@ -49,7 +51,9 @@ class TinyDns:
             self.asked.append(name)
             reply = query.reply()
             address = self.table.get(name)
-            if address is None:
+            if name in self.failing:
+                reply.header.rcode = self.failing[name]
+            elif address is None:
                 reply.header.rcode = RCODE.NXDOMAIN
             elif query.q.qtype == QTYPE.A:
                 reply.add_answer(RR(query.q.qname, QTYPE.A, rdata=A(address), ttl=60))
@@ -80,7 +84,8 @@ def audit(tmp_path: Path, refs: Path, *args: str) -> tuple[int, dict[str, dict]]
     config = tmp_path / "crawler.toml"
     config.write_text("[check]\ncanary_urls = []\nretries = 0\ntimeout = 5.0\n", encoding="utf-8")
     out = tmp_path / "report.json"
-    code = main(["audit", str(refs), "--config", str(config), "--format", "json", "--output", str(out),
+    # --no-archive: the Wayback Machine is not what these tests ask the server about.
+    code = main(["audit", str(refs), "--config", str(config), "--no-archive", "--format", "json", "--output", str(out),
                  "--quiet", *args])
     links = json.loads(out.read_text(encoding="utf-8"))["links"]
     return code, {link["url"].split("//", 1)[1].split(":", 1)[0]: link for link in links}
@@ -97,6 +102,21 @@ def test_an_audit_through_a_chosen_dns_server_calls_missing_names_dead_and_the_r
     for host in MISSING:
         assert (links[host]["verdict"], links[host]["reason"]) == ("dead", "dns_nxdomain"), links[host]
     assert set(ALIVE + MISSING) <= set(dns.asked)  # the system resolver was not asked instead
+
+
+@pytest.mark.parametrize("rcode", [RCODE.SERVFAIL, RCODE.REFUSED])
+def test_a_name_the_chosen_server_fails_for_is_unreachable_never_dead(tmp_path, web, rcode):
+    # A split-horizon server that refuses outside names, or one whose upstream
+    # is broken: it said nothing about whether the name exists.
+    failing = MISSING[0]
+    with TinyDns({host: "127.0.0.1" for host in ALIVE}, failing={failing: rcode}) as dns:
+        refs = references(tmp_path, web.http_port, ALIVE + (failing,))
+        code, links = audit(tmp_path, refs, "--dns-server", f"127.0.0.1:{dns.port}", "--allow-private")
+    assert code == 0  # nothing dead
+    assert links[failing]["verdict"] == "unreachable", links[failing]
+    assert links[failing]["reason"] != "dns_nxdomain"
+    for host in ALIVE:
+        assert links[host]["verdict"] == "alive", links[host]
 
 
 def test_the_private_address_guard_applies_to_a_chosen_servers_answers(tmp_path, web):
