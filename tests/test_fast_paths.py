@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import inspect
 import io
 import re
 import subprocess
@@ -20,7 +22,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.extract import dates, split, urls
+from crawler import model
+from crawler.extract import dates, references, split, urls
 from crawler.extract.split import split_entries
 from crawler.extract.urls import UrlError
 from crawler.lazy import LazyPattern
@@ -495,3 +498,54 @@ def test_a_reference_from_the_template_is_the_one_the_encoder_writes(source, lin
 
     ref = Reference(source, line, text, number)
     assert reference_text(ref, ident) == _dumps(reference_json(ref, ident))
+
+
+# The frozen result types whose __init__ crawler.model.quick_init made.
+QUICK_INIT = sorted(
+    (cls for module in (model, references) for cls in vars(module).values()
+     if isinstance(cls, type) and "__dataclass_init__" in vars(cls)),
+    key=lambda cls: cls.__name__)
+ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5), st.tuples(st.integers()))
+
+
+def test_quick_init_covers_the_types_each_link_makes():
+    assert {"AccessDate", "Reference", "Citation", "CheckResult", "ReadReference"} <= {c.__name__ for c in QUICK_INIT}
+
+
+@pytest.mark.parametrize("cls", QUICK_INIT, ids=lambda cls: cls.__name__)
+def test_a_quick_init_takes_the_dataclass_inits_parameters(cls):
+    assert inspect.signature(cls.__init__) == inspect.signature(cls.__dataclass_init__)
+
+
+@pytest.mark.parametrize("cls", QUICK_INIT, ids=lambda cls: cls.__name__)
+@given(data=st.data())
+def test_a_quick_init_sets_exactly_what_the_dataclass_init_sets(cls, data):
+    fields = dataclasses.fields(cls)
+    required = sum(f.default is dataclasses.MISSING for f in fields)
+    values = data.draw(st.lists(ANY_VALUE, min_size=required, max_size=len(fields)))
+    quick = cls(*values)
+    general = object.__new__(cls)
+    cls.__dataclass_init__(general, *values)
+    for f in fields:
+        assert getattr(quick, f.name) is getattr(general, f.name)
+
+
+@pytest.mark.parametrize("cls", QUICK_INIT, ids=lambda cls: cls.__name__)
+def test_a_quick_init_leaves_the_type_frozen(cls):
+    fields = dataclasses.fields(cls)
+    made = cls(*[0 for f in fields if f.default is dataclasses.MISSING])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, fields[0].name, 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        delattr(made, fields[0].name)
+    with pytest.raises(TypeError):
+        cls(*range(len(fields) + 1))  # one argument too many, as before
+
+
+def test_quick_init_refuses_a_field_it_cannot_set_as_dataclass_would():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithFactory:
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError, match="not a plain field"):
+        model.quick_init(WithFactory)

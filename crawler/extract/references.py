@@ -22,9 +22,10 @@ from crawler.extract.urls import (
     normalise,
     shorten,
 )
-from crawler.model import Citation, Problem, ProblemKind, Reference, _Picklable
+from crawler.model import Citation, Problem, ProblemKind, Reference, _Picklable, quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReadReference(_Picklable):
     """What one entry yields: its citations and its problems."""
