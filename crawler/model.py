@@ -60,9 +60,11 @@ def quick_init(cls: type) -> type:
     For plain fields only (no default_factory, init=False, kw_only or
     __post_init__), which is checked here.
     """
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"quick_init: {cls.__name__} has a __post_init__")
     params, lines, namespace = [], [], {}
     for f in fields(cls):
-        if f.default_factory is not MISSING or not f.init or f.kw_only or hasattr(cls, "__post_init__"):
+        if f.default_factory is not MISSING or not f.init or f.kw_only:
             raise TypeError(f"quick_init: {cls.__name__}.{f.name} is not a plain field")
         namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
         if f.default is MISSING:
