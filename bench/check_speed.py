@@ -138,9 +138,13 @@ def measure(command: list[str]) -> tuple[Sample, str, int]:
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss), out, process.returncode
 
 
+def bare_command(list_file: Path, args: argparse.Namespace) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--bare", str(list_file), "--concurrency",
+            str(args.concurrency), "--per-host", str(args.per_host)]
+
+
 def run_bare(list_file: Path, args: argparse.Namespace, expected: Counter[str]) -> Sample:
-    sample, out, code = measure([sys.executable, __file__, "--bare", str(list_file), "--concurrency",
-                                 str(args.concurrency), "--per-host", str(args.per_host)])
+    sample, out, code = measure(bare_command(list_file, args))
     if code:
         raise SystemExit(f"bare loop failed with exit code {code}")
     statuses = {int(k): v for k, v in json.loads(out)["statuses"].items()}
@@ -298,6 +302,20 @@ def show(result: dict, args: argparse.Namespace) -> None:
         print(f"| (of which garbage collection: {med['gc_runs']:.0f} runs) | {med['gc'] * per10k:.2f} |")
 
 
+def compile_bytecode() -> None:
+    # An installed crawler has its bytecode cached (pip compiles it), as aiohttp
+    # has; an editable checkout under PYTHONDONTWRITEBYTECODE=1 would compile
+    # every module again in every round (some 0.05 CPU-s).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "crawler")], check=True)
+
+
+def start_farm(hosts: int, latency: float) -> tuple[subprocess.Popen[str], int]:
+    """bench/farm.py in a process of its own, and the port it serves on."""
+    farm = subprocess.Popen([sys.executable, str(HERE / "farm.py"), "--hosts", str(hosts), "--latency", str(latency)],
+                            stdout=subprocess.PIPE, text=True)
+    return farm, int(farm.stdout.readline())  # type: ignore[union-attr]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--links", type=int, default=10_000)
@@ -321,19 +339,14 @@ def main() -> None:
         print(json.dumps({"loop": loop_time, "statuses": statuses}))
         return
 
-    # An installed crawler has its bytecode cached (pip compiles it), as aiohttp
-    # has; an editable checkout under PYTHONDONTWRITEBYTECODE=1 would compile
-    # every module again in every round (some 0.05 CPU-s).
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "crawler")], check=True)
+    compile_bytecode()
     # linkinator holds every result in memory (some 450 MB at 10,000 links): not at 100,000.
     linkinator = linkinator_ready() if args.peers == "yes" or (args.peers == "auto" and args.links <= 20_000) \
         else None
-    farm = subprocess.Popen([sys.executable, str(HERE / "farm.py"), "--hosts", str(args.hosts),
-                             "--latency", str(args.latency)], stdout=subprocess.PIPE, text=True)
+    farm, port = start_farm(args.hosts, args.latency)
     print(f"# bench/check_speed.py, {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
           f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     try:
-        port = int(farm.stdout.readline())  # type: ignore[union-attr]
         with tempfile.TemporaryDirectory() as tmp:
             for name in args.farms.split(","):
                 show(bench_farm(name.strip(), port, Path(tmp), args, linkinator), args)

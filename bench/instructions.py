@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from check_speed import make_urls, write_list  # noqa: E402
+from check_speed import bare_command, compile_bytecode, crawler_command, make_urls, start_farm, write_list  # noqa: E402
 
 _SUMMARY_RE = re.compile(r"^summary:\s+(\d+)", re.MULTILINE)
 
@@ -75,12 +75,9 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed (apt install valgrind)")
 
-    # As check_speed.py does: an install has its bytecode cached.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "crawler")], check=True)
-    farm = subprocess.Popen([sys.executable, str(HERE / "farm.py"), "--hosts", str(args.hosts), "--latency", "0.001"],
-                            stdout=subprocess.PIPE, text=True)
+    compile_bytecode()
+    farm, port = start_farm(args.hosts, 0.001)
     try:
-        port = int(farm.stdout.readline())  # type: ignore[union-attr]
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             config = tmp / "crawler.toml"
@@ -90,12 +87,9 @@ def main() -> None:
                 urls, _ = make_urls(args.farm, links, args.hosts, port)
                 listing = tmp / f"list{links}.txt"
                 write_list(listing, urls)
-                crawler = [sys.executable, "-m", "crawler", "audit", str(listing), "--config", str(config),
-                           "--allow-private", "--no-archive", "--max-concurrency", str(args.concurrency),
-                           "--max-per-host", str(args.per_host), "--format", "json",
-                           "--output", str(tmp / f"report{links}.json"), "--quiet"]
-                bare = [sys.executable, str(HERE / "check_speed.py"), "--bare", str(listing),
-                        "--concurrency", str(args.concurrency), "--per-host", str(args.per_host)]
+                crawler = [sys.executable, "-m", "crawler",
+                           *crawler_command(listing, config, tmp / f"report{links}.json", args)]
+                bare = bare_command(listing, args)
                 for name, command in (("crawler", crawler), ("bare", bare)):
                     counts[(name, links)] = list(callgrind(command, tmp / f"{name}{links}").values())
     finally:
