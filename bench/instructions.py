@@ -23,6 +23,12 @@ Each client runs the same commands as in check_speed.py, against the same
 farm (bench/farm.py, 1 ms latency: under valgrind the clients, not the
 farm, set the pace). The checkout that runs is this script's: the commands
 start in its root, where ``python -m crawler`` imports that checkout.
+
+A third row counts bench/http_floor.py, the same loop without aiohttp's
+client (a bare Protocol, Content-Length bodies): the bare loop less that
+floor is what aiohttp's client costs a link, and crawler's parent less the
+bare loop is crawler's own. (On the clustered farm the floor does not
+follow the redirects, so it makes fewer requests.)
 """
 
 from __future__ import annotations
@@ -90,7 +96,9 @@ def main() -> None:
                 crawler = [sys.executable, "-m", "crawler",
                            *crawler_command(listing, config, tmp / f"report{links}.json", args)]
                 bare = bare_command(listing, args)
-                for name, command in (("crawler", crawler), ("bare", bare)):
+                floor = [sys.executable, str(HERE / "http_floor.py"), str(listing),
+                         "--concurrency", str(args.concurrency), "--per-host", str(args.per_host)]
+                for name, command in (("crawler", crawler), ("bare", bare), ("floor", floor)):
                     counts[(name, links)] = list(callgrind(command, tmp / f"{name}{links}").values())
     finally:
         farm.terminate()
@@ -104,6 +112,7 @@ def main() -> None:
         return (many[index] - one[index]) / (args.links - 1)
 
     parent, child, bare = per_link("crawler", 0), per_link("crawler", 1), per_link("bare", 0)
+    floor = per_link("floor", 0)
     print(f"# bench/instructions.py, {args.links} links ({args.farm} farm), callgrind, "
           f"{os.cpu_count()} cores; thousands of instructions")
     print()
@@ -112,8 +121,12 @@ def main() -> None:
     print(f"| crawler, parent | {parent / 1e3:,.0f}k | {counts[('crawler', 1)][0] / 1e6:,.0f}M |")
     print(f"| crawler, extraction child | {child / 1e3:,.0f}k | |")
     print(f"| bare loop | {bare / 1e3:,.0f}k | {counts[('bare', 1)][0] / 1e6:,.0f}M |")
+    print(f"| HTTP floor (bench/http_floor.py: no aiohttp client) | {floor / 1e3:,.0f}k | "
+          f"{counts[('floor', 1)][0] / 1e6:,.0f}M |")
     print()
     print(f"crawler / bare loop, per link: parent {parent / bare:.2f}x, parent + child {(parent + child) / bare:.2f}x")
+    print(f"aiohttp's client, per link: bare loop - HTTP floor = {(bare - floor) / 1e3:,.0f}k; "
+          f"crawler's own: parent - bare loop = {(parent - bare) / 1e3:,.0f}k")
 
 
 if __name__ == "__main__":
