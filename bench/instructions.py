@@ -27,7 +27,8 @@ start in its root, where ``python -m crawler`` imports that checkout.
 A third row counts bench/http_floor.py, the same loop without aiohttp's
 client (a bare Protocol, Content-Length bodies): the bare loop less that
 floor is what aiohttp's client costs a link, and crawler's parent less the
-bare loop is crawler's own. (On the clustered farm the floor does not
+bare loop is crawler's own. A fourth counts the floor on aiohttp's own
+protocol and parser, without its session, request and response objects. (On the clustered farm the floor does not
 follow the redirects, so it makes fewer requests.)
 """
 
@@ -98,7 +99,8 @@ def main() -> None:
                 bare = bare_command(listing, args)
                 floor = [sys.executable, str(HERE / "http_floor.py"), str(listing),
                          "--concurrency", str(args.concurrency), "--per-host", str(args.per_host)]
-                for name, command in (("crawler", crawler), ("bare", bare), ("floor", floor)):
+                for name, command in (("crawler", crawler), ("bare", bare), ("floor", floor),
+                                      ("parser", [*floor, "--parser", "aiohttp"])):
                     counts[(name, links)] = list(callgrind(command, tmp / f"{name}{links}").values())
     finally:
         farm.terminate()
@@ -112,7 +114,7 @@ def main() -> None:
         return (many[index] - one[index]) / (args.links - 1)
 
     parent, child, bare = per_link("crawler", 0), per_link("crawler", 1), per_link("bare", 0)
-    floor = per_link("floor", 0)
+    floor, parser = per_link("floor", 0), per_link("parser", 0)
     print(f"# bench/instructions.py, {args.links} links ({args.farm} farm), callgrind, "
           f"{os.cpu_count()} cores; thousands of instructions")
     print()
@@ -123,6 +125,8 @@ def main() -> None:
     print(f"| bare loop | {bare / 1e3:,.0f}k | {counts[('bare', 1)][0] / 1e6:,.0f}M |")
     print(f"| HTTP floor (bench/http_floor.py: no aiohttp client) | {floor / 1e3:,.0f}k | "
           f"{counts[('floor', 1)][0] / 1e6:,.0f}M |")
+    print(f"| HTTP floor on aiohttp's protocol and parser (--parser aiohttp) | {parser / 1e3:,.0f}k | "
+          f"{counts[('parser', 1)][0] / 1e6:,.0f}M |")
     print()
     print(f"crawler / bare loop, per link: parent {parent / bare:.2f}x, parent + child {(parent + child) / bare:.2f}x")
     print(f"aiohttp's client, per link: bare loop - HTTP floor = {(bare - floor) / 1e3:,.0f}k; "
