@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 
@@ -139,6 +140,53 @@ def test_a_pdf_capture_is_offered(fakes):
     url = "https://example.org/files/report.pdf"
     fakes.wayback.add(url, "20190101000000", body="%PDF-1.4 …", mimetype="application/pdf")
     assert run_stage(fakes, lookup(url))[url].status is ArchiveStatus.FOUND
+
+
+OTHER = "https://other.example.net/press/release.html"
+
+
+def _cdx_rows(*rows: list[str]) -> str:
+    return json.dumps([["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest"], *rows])
+
+
+def test_a_capture_the_index_lists_for_another_address_is_not_offered(fakes):
+    # An index that ignored the url parameter (or a proxy's cached answer for another query).
+    w = fakes.wayback
+    w.add(OTHER, "20190101000000", title="Press release")
+    w.fault("cdx", 200, body=_cdx_rows(["net,example,other)/press/release.html", "20190101000000", OTHER,
+                                        "text/html", "200", "AAAA"]), content_type="application/json")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.NONE
+    assert "a capture of another address" in result.detail
+
+
+def test_a_replay_the_archive_redirects_to_another_address_is_not_offered(fakes):
+    w = fakes.wayback
+    w.add(REPORT, "20190101000000", title="Annual report")
+    w.add(OTHER, "20190101000000", title="Press release")
+    w.fault("replay", 302, count=1, body="", headers={"Location": f"{w.base}/web/20190101000000id_/{OTHER}"})
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.NONE
+    assert "a capture of another address" in result.detail
+
+
+def test_a_capture_of_another_address_named_by_the_availability_api_is_not_offered(fakes):
+    w = fakes.wayback
+    w.add(OTHER, "20190101000000", title="Press release")
+    w.fault("cdx", 503)
+    w.fault("availability", 200, content_type="application/json", body=json.dumps({"archived_snapshots": {
+        "closest": {"status": "200", "available": True, "timestamp": "20190101000000",
+                    "url": f"http://web.archive.org/web/20190101000000/{OTHER}"}}}))
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.ERROR  # the index did not answer: nothing is known
+    assert result.snapshot_url is None
+    assert "a capture of another address" in result.detail
+
+
+def test_a_capture_of_the_same_address_written_differently_is_offered(fakes):
+    fakes.wayback.add("http://WWW.Example.org:80/reports/2019/annual.html", "20190101000000", title="Annual report")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert (result.status, result.timestamp) == (ArchiveStatus.FOUND, "20190101000000")
 
 
 # --- what the citation already points to
