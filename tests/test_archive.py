@@ -183,6 +183,18 @@ def test_a_capture_of_another_address_named_by_the_availability_api_is_not_offer
     assert "a capture of another address" in result.detail
 
 
+@pytest.mark.parametrize("stamp", ["20190230000000", "99999999999999", "20191301000000"])
+def test_an_index_row_with_an_impossible_timestamp_is_skipped_not_fetched(fakes, stamp):
+    w = fakes.wayback
+    w.add(REPORT, "20180101000000", title="Annual report")
+    good = ["org,example)/reports/2019/annual.html", "20180101000000", REPORT, "text/html", "200", "GOOD"]
+    bad = ["org,example)/reports/2019/annual.html", stamp, REPORT, "text/html", "200", "BAD"]
+    w.fault("cdx", 200, count=1, body=_cdx_rows(bad, good), content_type="application/json")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert (result.status, result.timestamp) == (ArchiveStatus.FOUND, "20180101000000")
+    assert all(stamp not in seen.path_qs for seen in w.requests("replay"))
+
+
 def test_a_capture_of_the_same_address_written_differently_is_offered(fakes):
     fakes.wayback.add("http://WWW.Example.org:80/reports/2019/annual.html", "20190101000000", title="Annual report")
     result = run_stage(fakes, lookup())[REPORT]

@@ -19,7 +19,7 @@ from typing import Any
 from crawler.archive.base import Archive, Capture, Excluded, captured_url, order_by_target
 from crawler.archive.memento import timemap_captures
 from crawler.archive.net import ArchiveHttp, ArchiveUnavailable, Family
-from crawler.archive.plan import Action, ArchiveJob, timestamp_of
+from crawler.archive.plan import Action, ArchiveJob, parse_timestamp, timestamp_of
 from crawler.archive.settings import WAYBACK, ArchiveSettings
 
 FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest")
@@ -86,9 +86,14 @@ def parse_cdx(body: bytes) -> list[dict[str, str]]:
     return rows
 
 
+def _real_timestamp(stamp: str) -> bool:
+    """14 digits that are a real moment: 20190230000000 names no capture, and fetching it only
+    makes the archive fail (an error for the link, a strike towards its breaker)."""
+    return len(stamp) == 14 and parse_timestamp(stamp) is not None
+
+
 def _usable(row: dict[str, str]) -> bool:
-    stamp = row.get("timestamp", "")
-    return row.get("statuscode") == "200" and len(stamp) == 14 and stamp.isdigit() and bool(row.get("original"))
+    return row.get("statuscode") == "200" and _real_timestamp(row.get("timestamp", "")) and bool(row.get("original"))
 
 
 class WaybackArchive(Archive):
@@ -227,7 +232,7 @@ class WaybackArchive(Archive):
         status = str(closest.get("status", ""))
         stamp = str(closest.get("timestamp", ""))
         original = captured_url(str(closest.get("url", ""))) or url
-        if status != "200" or len(stamp) != 14 or not stamp.isdigit():
+        if status != "200" or not _real_timestamp(stamp):
             raise ArchiveUnavailable(f"{cdx.detail}; the Availability API offered only a capture that "
                                      f"recorded HTTP {status or 'unknown'}, which is never offered")
         yield Capture(WAYBACK, stamp, original, self.raw(stamp, original), conclusive=False,
