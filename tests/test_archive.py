@@ -269,6 +269,16 @@ def test_while_the_index_fails_a_good_capture_named_by_the_availability_api_is_c
     assert "Availability API" in result.detail
 
 
+def test_deeply_nested_json_from_the_availability_api_is_an_unexpected_answer_not_an_internal_error(fakes):
+    fakes.wayback.fault("cdx", 503)
+    fakes.wayback.fault("availability", 200, body='{"a":' * 50_000 + "1" + "}" * 50_000,
+                        content_type="application/json")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.ERROR
+    assert "internal error" not in result.detail
+    assert "the Availability API named no capture either" in result.detail
+
+
 def test_an_empty_availability_answer_while_the_index_fails_is_an_error_not_none(fakes):
     fakes.wayback.add(REPORT, "20190101000000", title="Good")
     fakes.wayback.spurious_empty_availability = True

@@ -165,6 +165,6 @@ def _json(status: int, content_type: str, body: bytes) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(body.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return None
     return data if isinstance(data, dict) else None

@@ -44,6 +44,8 @@ def parse_cdx(body: bytes) -> list[dict[str, str]]:
             data = json.loads(text)
         except ValueError as exc:
             raise CdxError(f"not valid JSON ({exc.msg})") from None
+        except RecursionError:  # nesting deeper than the parser goes: not CDX data either
+            raise CdxError("not valid JSON (nested too deeply)") from None
         if not isinstance(data, list):
             raise CdxError("not a JSON array")
         if not data:
@@ -69,6 +71,8 @@ def parse_cdx(body: bytes) -> list[dict[str, str]]:
                 item = json.loads(line)
             except ValueError as exc:
                 raise CdxError(f"not valid JSON lines ({exc.msg})") from None
+            except RecursionError:
+                raise CdxError("not valid JSON lines (nested too deeply)") from None
             if not isinstance(item, dict):
                 raise CdxError("not JSON objects")
             rows.append({_ALIASES.get(k, k): str(v) for k, v in item.items()})
@@ -246,7 +250,7 @@ def _closest(status: int, content_type: str, body: bytes) -> dict[str, Any] | No
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return None
     snapshots = data.get("archived_snapshots") if isinstance(data, dict) else None
     closest = snapshots.get("closest") if isinstance(snapshots, dict) else None
