@@ -109,7 +109,9 @@ class SavePageNow:
                                    f"{answer.content_type or 'no content type'})")
             job_id = reply.get("job_id")
             if job_id and reply.get("status") != "error":
-                return await self._follow(str(job_id), url, on_job)
+                # The id is the archive's text, shown in results and logged with the poll URL: a
+                # broken server may have quoted the Authorization header back in it.
+                return await self._follow(self.credentials.redact(str(job_id)), url, on_job)
             code = str(reply.get("status_ext") or "")
             if code == "error:user-session-limit":
                 # Our own captures fill the allowance: wait for one to finish, then ask again.
