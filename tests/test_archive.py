@@ -647,6 +647,26 @@ def test_at_the_deadline_a_capture_being_followed_is_requested(fakes):
     assert "spn2-" in result.detail
 
 
+def test_a_capture_save_page_now_reports_for_another_address_is_not_offered_as_this_ones(fakes):
+    url = "https://example.org/new.html"
+    fakes.wayback.fault("status", 200, content_type="application/json", body=json.dumps(
+        {"status": "success", "timestamp": "20261122120000", "original_url": OTHER}))
+    result = run_stage(fakes, {url: ArchiveJob(url, action=Action.SAVE)}, credentials=KEYS, save=True)[url]
+    assert result.status is ArchiveStatus.ERROR
+    assert result.snapshot_url is None
+    assert OTHER in result.detail
+
+
+@pytest.mark.parametrize("stamp", ["20261131120000", "99999999999999"])
+def test_a_capture_save_page_now_reports_with_an_impossible_timestamp_is_not_offered(fakes, stamp):
+    url = "https://example.org/new.html"
+    fakes.wayback.fault("status", 200, content_type="application/json", body=json.dumps(
+        {"status": "success", "timestamp": stamp, "original_url": url}))
+    result = run_stage(fakes, {url: ArchiveJob(url, action=Action.SAVE)}, credentials=KEYS, save=True)[url]
+    assert result.status is ArchiveStatus.ERROR
+    assert result.snapshot_url is None
+
+
 def test_a_dead_link_is_never_captured_even_with_save(fakes):
     dead = "https://example.org/gone.html"
     run_stage(fakes, {dead: ArchiveJob(dead, ACCESSED)}, credentials=KEYS, save=True)

@@ -19,7 +19,9 @@ from urllib.parse import quote
 
 from crawler.archive.credentials import Credentials
 from crawler.archive.net import ArchiveHttp, ArchiveUnavailable, Clock, Family
+from crawler.archive.plan import parse_timestamp
 from crawler.archive.settings import WAYBACK, ArchiveSettings
+from crawler.archive.validate import page_key
 from crawler.model import ArchiveResult, ArchiveStatus
 
 
@@ -148,8 +150,12 @@ class SavePageNow:
             if state == "success":
                 stamp = str(reply.get("timestamp") or "")
                 original = str(reply.get("original_url") or url)
-                if len(stamp) != 14 or not stamp.isdigit():
+                if len(stamp) != 14 or parse_timestamp(stamp) is None:
                     return self._error(f"Save Page Now reported success without a timestamp (job {job_id})")
+                if page_key(original) != page_key(url):
+                    # original_url is the address as submitted: another one is not this page's copy.
+                    return self._error(f"Save Page Now reported a capture of another address ({original}, "
+                                       f"job {job_id}); the capture of this one may still exist")
                 return ArchiveResult(ArchiveStatus.SAVED, archive=WAYBACK,
                                      snapshot_url=f"{self.settings.replay}{stamp}/{original}", timestamp=stamp,
                                      detail=f"captured now by Save Page Now (job {job_id})")
