@@ -315,6 +315,21 @@ def test_retry_after_is_honoured_when_it_asks_for_more_than_a_minute(fakes):
     assert max(clock.slept) >= 120.0
 
 
+def test_a_503_asking_to_wait_longer_than_the_cap_stops_asking_the_archive_at_once(fakes):
+    # A maintenance window: "come back tomorrow". As for a 429, waiting would hold the run for nothing.
+    w = fakes.wayback
+    for family in ("cdx", "availability"):
+        w.fault(family, 503, headers={"Retry-After": "86400"})
+    jobs = {f"https://example.org/page{i}.html": ArchiveJob(f"https://example.org/page{i}.html", ACCESSED)
+            for i in range(5)}
+    clock = FakeClock()
+    results = run_stage(fakes, jobs, fakes.settings(retries=2), clock=clock)
+    assert {r.status for r in results.values()} == {ArchiveStatus.ERROR}
+    assert all("HTTP 503 asking to wait 86400 s" in r.detail for r in results.values())
+    assert len(w.requests()) == 1
+    assert sum(clock.slept) < fakes.settings().retry_after_cap
+
+
 def test_an_archive_answering_429_to_everything_gives_error_on_every_link_quickly(fakes):
     w = fakes.wayback
     for family in ("cdx", "availability", "replay", "timemap"):
