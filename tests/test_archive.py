@@ -451,6 +451,25 @@ def test_a_capture_whose_replay_redirects_in_circles_is_passed_over(fakes):
     assert "cannot be replayed" in result.detail
 
 
+def test_a_replay_the_archive_redirects_to_another_host_is_not_offered(fakes):
+    # The copy would be served by that host, whatever its path says: not the archive's capture.
+    from crawler.check.resolve import ConnectTo
+    from wayback_fake import FakeWayback
+
+    elsewhere = FakeWayback()
+    elsewhere.add(REPORT, "20190101000000", title="Annual report")
+    fakes.web.fallback("mirror.test", elsewhere.handle)
+    w = fakes.wayback
+    w.add(REPORT, "20190101000000", title="Annual report")
+    w.fault("replay", 302, count=1, body="",
+            headers={"Location": f"http://mirror.test/web/20190101000000id_/{REPORT}"})
+    connect_to = [ConnectTo.parse(rule) for rule in fakes.web.connect_to(fakes.memento.host, "mirror.test")]
+    result = run_stage(fakes, lookup(), connect_to=connect_to)[REPORT]
+    assert result.status is ArchiveStatus.NONE
+    assert result.snapshot_url is None
+    assert "another host (mirror.test)" in result.detail
+
+
 def test_a_redirect_from_the_archive_to_a_private_address_is_refused(fakes):
     fakes.wayback.add(REPORT, "20190101000000", title="Good")
     fakes.wayback.fault("replay", 302, body="", headers={"Location": "http://127.0.0.2:9/internal"})

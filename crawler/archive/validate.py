@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from crawler.archive.base import Archive, Capture, captured_url
 from crawler.archive.linkformat import http_date_to_timestamp, parse_links
@@ -52,6 +52,10 @@ async def check_capture(archive: Archive, capture: Capture, page_url: str, *, ma
     if status not in GOOD_STATUSES:
         return Checked(False, f"the capture recorded HTTP {status}")
     final = answer.hops[-1] if answer.hops else capture.replay
+    moved_to = _host(final)
+    if moved_to != _host(capture.replay):
+        # The reader would be sent to that host for the copy: it is not this archive's capture.
+        return Checked(False, f"the archive sent the replay to another host ({moved_to})")
     timestamp = _timestamp(final, capture, archived_at)
     original = _original(answer.headers.get("link", "")) or captured_url(final) or capture.original
     if _root(original) and not _root(page_url):
@@ -82,6 +86,13 @@ def _timestamp(final: str, capture: Capture, archived_at: str) -> str:
         if len(stamp) == 14 and stamp.isdigit():
             return stamp
     return capture.timestamp
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def page_key(url: str) -> str:
