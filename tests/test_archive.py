@@ -440,6 +440,18 @@ def test_at_the_deadline_what_is_left_is_marked_error_or_skipped(fakes):
     assert [results[u].status for u in urls[1:]] == [ArchiveStatus.SKIPPED] * 2
 
 
+def test_a_replay_redirected_past_the_access_date_does_not_stand_for_the_capture_before_it(fakes):
+    # The index lists a copy from before the access date; the archive replays one from years later.
+    w = fakes.wayback
+    w.add(REPORT, "20190101000000", title="Annual report")
+    w.add(REPORT, "20170101000000", title="Annual report, older")
+    w.add(REPORT, "20250101000000", title="Annual report, rewritten")
+    w.fault("replay", 302, count=1, body="", headers={"Location": f"{w.base}/web/20250101000000id_/{REPORT}"})
+    result = run_stage(fakes, lookup())[REPORT]
+    assert (result.status, result.timestamp, result.relation) == (ArchiveStatus.FOUND, "20170101000000",
+                                                                  "before_access")
+
+
 def test_a_capture_whose_replay_redirects_in_circles_is_passed_over(fakes):
     w = fakes.wayback
     w.add(REPORT, "20190101000000", title="Loops")
