@@ -196,7 +196,7 @@ def test_an_index_row_with_an_impossible_timestamp_is_skipped_not_fetched(fakes,
 
 
 def test_a_capture_of_the_same_address_written_differently_is_offered(fakes):
-    fakes.wayback.add("http://WWW.Example.org:80/reports/2019/annual.html", "20190101000000", title="Annual report")
+    fakes.wayback.add("http://WWW.Example.org:80/Reports/2019/annual.html", "20190101000000", title="Annual report")
     result = run_stage(fakes, lookup())[REPORT]
     assert (result.status, result.timestamp) == (ArchiveStatus.FOUND, "20190101000000")
 

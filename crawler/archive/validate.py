@@ -107,7 +107,8 @@ def page_key(url: str) -> str:
     for default in (":80", ":443"):
         host = host.removesuffix(default)
     host = re.sub(r"^www\d*\.", "", host)
-    path, _, query = unquote(path).partition("?")
+    # Lower case as SURT has it: the index lists /Reports/ and /reports/ as one page.
+    path, _, query = unquote(path).lower().partition("?")
     query = "&".join(sorted(part for part in query.split("&") if part))
     return f"{host}/{path.rstrip('/')}" + (f"?{query}" if query else "")
 
