@@ -534,6 +534,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         store = open_store(state, settings.history)
     except StoreError as exc:
         return _fail(str(exc))
+    failure: StoreError | None = None
     try:
         run = store.begin_run(clock())
         schedule = store.schedule(run, clock(), recheck_all=args.recheck_all)
@@ -557,8 +558,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if audit.network != "down" and not audit.interrupted:
             # An interrupted run stays open: the next one resumes it and checks nothing twice.
             store.finish_run(run, {"trend": report.trend_counts(), "summary": report.summary}, clock())
+    except StoreError as exc:
+        # A write that failed (a lock another program held past the busy timeout, a full disk)
+        # is the store's error, named, with the usage exit code: not a traceback and exit 1,
+        # which would read as "dead links found".
+        failure = exc
     finally:
-        store.close()
+        try:
+            store.close()
+        except StoreError as exc:
+            failure = failure or exc
+    if failure is not None:
+        return _fail(str(failure))
     for name, fmt in ((f"{today.isoformat()}.md", "markdown"), (f"{today.isoformat()}.json", "json")):
         write_report_file(report, fmt, reports / name)
     for suffix in ("md", "json"):

@@ -7,6 +7,7 @@ Unknown keys and wrong types are errors, so a typo never silently means "default
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -155,4 +156,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         return float(value)
     if (hint is int and isinstance(value, bool)) or not isinstance(value, hint):
         raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    if hint is float and not math.isfinite(value):
+        # TOML has inf and nan: a timeout of inf (or nan, which every comparison calls small
+        # enough) is a wait without end, and a pace of nan paces nothing.
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 
@@ -141,6 +142,65 @@ def test_a_pdf_capture_is_offered(fakes):
     assert run_stage(fakes, lookup(url))[url].status is ArchiveStatus.FOUND
 
 
+OTHER = "https://other.example.net/press/release.html"
+
+
+def _cdx_rows(*rows: list[str]) -> str:
+    return json.dumps([["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest"], *rows])
+
+
+def test_a_capture_the_index_lists_for_another_address_is_not_offered(fakes):
+    # An index that ignored the url parameter (or a proxy's cached answer for another query).
+    w = fakes.wayback
+    w.add(OTHER, "20190101000000", title="Press release")
+    w.fault("cdx", 200, body=_cdx_rows(["net,example,other)/press/release.html", "20190101000000", OTHER,
+                                        "text/html", "200", "AAAA"]), content_type="application/json")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.NONE
+    assert "a capture of another address" in result.detail
+
+
+def test_a_replay_the_archive_redirects_to_another_address_is_not_offered(fakes):
+    w = fakes.wayback
+    w.add(REPORT, "20190101000000", title="Annual report")
+    w.add(OTHER, "20190101000000", title="Press release")
+    w.fault("replay", 302, count=1, body="", headers={"Location": f"{w.base}/web/20190101000000id_/{OTHER}"})
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.NONE
+    assert "a capture of another address" in result.detail
+
+
+def test_a_capture_of_another_address_named_by_the_availability_api_is_not_offered(fakes):
+    w = fakes.wayback
+    w.add(OTHER, "20190101000000", title="Press release")
+    w.fault("cdx", 503)
+    w.fault("availability", 200, content_type="application/json", body=json.dumps({"archived_snapshots": {
+        "closest": {"status": "200", "available": True, "timestamp": "20190101000000",
+                    "url": f"http://web.archive.org/web/20190101000000/{OTHER}"}}}))
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.ERROR  # the index did not answer: nothing is known
+    assert result.snapshot_url is None
+    assert "a capture of another address" in result.detail
+
+
+@pytest.mark.parametrize("stamp", ["20190230000000", "99999999999999", "20191301000000"])
+def test_an_index_row_with_an_impossible_timestamp_is_skipped_not_fetched(fakes, stamp):
+    w = fakes.wayback
+    w.add(REPORT, "20180101000000", title="Annual report")
+    good = ["org,example)/reports/2019/annual.html", "20180101000000", REPORT, "text/html", "200", "GOOD"]
+    bad = ["org,example)/reports/2019/annual.html", stamp, REPORT, "text/html", "200", "BAD"]
+    w.fault("cdx", 200, count=1, body=_cdx_rows(bad, good), content_type="application/json")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert (result.status, result.timestamp) == (ArchiveStatus.FOUND, "20180101000000")
+    assert all(stamp not in seen.path_qs for seen in w.requests("replay"))
+
+
+def test_a_capture_of_the_same_address_written_differently_is_offered(fakes):
+    fakes.wayback.add("http://WWW.Example.org:80/Reports/2019/annual.html", "20190101000000", title="Annual report")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert (result.status, result.timestamp) == (ArchiveStatus.FOUND, "20190101000000")
+
+
 # --- what the citation already points to
 
 
@@ -209,6 +269,16 @@ def test_while_the_index_fails_a_good_capture_named_by_the_availability_api_is_c
     assert "Availability API" in result.detail
 
 
+def test_deeply_nested_json_from_the_availability_api_is_an_unexpected_answer_not_an_internal_error(fakes):
+    fakes.wayback.fault("cdx", 503)
+    fakes.wayback.fault("availability", 200, body='{"a":' * 50_000 + "1" + "}" * 50_000,
+                        content_type="application/json")
+    result = run_stage(fakes, lookup())[REPORT]
+    assert result.status is ArchiveStatus.ERROR
+    assert "internal error" not in result.detail
+    assert "the Availability API named no capture either" in result.detail
+
+
 def test_an_empty_availability_answer_while_the_index_fails_is_an_error_not_none(fakes):
     fakes.wayback.add(REPORT, "20190101000000", title="Good")
     fakes.wayback.spurious_empty_availability = True
@@ -243,6 +313,21 @@ def test_retry_after_is_honoured_when_it_asks_for_more_than_a_minute(fakes):
     clock = FakeClock()
     run_stage(fakes, lookup(), fakes.settings(retries=2), clock=clock)
     assert max(clock.slept) >= 120.0
+
+
+def test_a_503_asking_to_wait_longer_than_the_cap_stops_asking_the_archive_at_once(fakes):
+    # A maintenance window: "come back tomorrow". As for a 429, waiting would hold the run for nothing.
+    w = fakes.wayback
+    for family in ("cdx", "availability"):
+        w.fault(family, 503, headers={"Retry-After": "86400"})
+    jobs = {f"https://example.org/page{i}.html": ArchiveJob(f"https://example.org/page{i}.html", ACCESSED)
+            for i in range(5)}
+    clock = FakeClock()
+    results = run_stage(fakes, jobs, fakes.settings(retries=2), clock=clock)
+    assert {r.status for r in results.values()} == {ArchiveStatus.ERROR}
+    assert all("HTTP 503 asking to wait 86400 s" in r.detail for r in results.values())
+    assert len(w.requests()) == 1
+    assert sum(clock.slept) < fakes.settings().retry_after_cap
 
 
 def test_an_archive_answering_429_to_everything_gives_error_on_every_link_quickly(fakes):
@@ -355,6 +440,18 @@ def test_at_the_deadline_what_is_left_is_marked_error_or_skipped(fakes):
     assert [results[u].status for u in urls[1:]] == [ArchiveStatus.SKIPPED] * 2
 
 
+def test_a_replay_redirected_past_the_access_date_does_not_stand_for_the_capture_before_it(fakes):
+    # The index lists a copy from before the access date; the archive replays one from years later.
+    w = fakes.wayback
+    w.add(REPORT, "20190101000000", title="Annual report")
+    w.add(REPORT, "20170101000000", title="Annual report, older")
+    w.add(REPORT, "20250101000000", title="Annual report, rewritten")
+    w.fault("replay", 302, count=1, body="", headers={"Location": f"{w.base}/web/20250101000000id_/{REPORT}"})
+    result = run_stage(fakes, lookup())[REPORT]
+    assert (result.status, result.timestamp, result.relation) == (ArchiveStatus.FOUND, "20170101000000",
+                                                                  "before_access")
+
+
 def test_a_capture_whose_replay_redirects_in_circles_is_passed_over(fakes):
     w = fakes.wayback
     w.add(REPORT, "20190101000000", title="Loops")
@@ -364,6 +461,25 @@ def test_a_capture_whose_replay_redirects_in_circles_is_passed_over(fakes):
     result = run_stage(fakes, lookup())[REPORT]
     assert (result.status, result.timestamp) == (ArchiveStatus.FOUND, "20170101000000")
     assert "cannot be replayed" in result.detail
+
+
+def test_a_replay_the_archive_redirects_to_another_host_is_not_offered(fakes):
+    # The copy would be served by that host, whatever its path says: not the archive's capture.
+    from crawler.check.resolve import ConnectTo
+    from wayback_fake import FakeWayback
+
+    elsewhere = FakeWayback()
+    elsewhere.add(REPORT, "20190101000000", title="Annual report")
+    fakes.web.fallback("mirror.test", elsewhere.handle)
+    w = fakes.wayback
+    w.add(REPORT, "20190101000000", title="Annual report")
+    w.fault("replay", 302, count=1, body="",
+            headers={"Location": f"http://mirror.test/web/20190101000000id_/{REPORT}"})
+    connect_to = [ConnectTo.parse(rule) for rule in fakes.web.connect_to(fakes.memento.host, "mirror.test")]
+    result = run_stage(fakes, lookup(), connect_to=connect_to)[REPORT]
+    assert result.status is ArchiveStatus.NONE
+    assert result.snapshot_url is None
+    assert "another host (mirror.test)" in result.detail
 
 
 def test_a_redirect_from_the_archive_to_a_private_address_is_refused(fakes):
@@ -575,6 +691,26 @@ def test_at_the_deadline_a_capture_being_followed_is_requested(fakes):
                        deadline_in=0.5)[url]
     assert result.status is ArchiveStatus.REQUESTED
     assert "spn2-" in result.detail
+
+
+def test_a_capture_save_page_now_reports_for_another_address_is_not_offered_as_this_ones(fakes):
+    url = "https://example.org/new.html"
+    fakes.wayback.fault("status", 200, content_type="application/json", body=json.dumps(
+        {"status": "success", "timestamp": "20261122120000", "original_url": OTHER}))
+    result = run_stage(fakes, {url: ArchiveJob(url, action=Action.SAVE)}, credentials=KEYS, save=True)[url]
+    assert result.status is ArchiveStatus.ERROR
+    assert result.snapshot_url is None
+    assert OTHER in result.detail
+
+
+@pytest.mark.parametrize("stamp", ["20261131120000", "99999999999999"])
+def test_a_capture_save_page_now_reports_with_an_impossible_timestamp_is_not_offered(fakes, stamp):
+    url = "https://example.org/new.html"
+    fakes.wayback.fault("status", 200, content_type="application/json", body=json.dumps(
+        {"status": "success", "timestamp": stamp, "original_url": url}))
+    result = run_stage(fakes, {url: ArchiveJob(url, action=Action.SAVE)}, credentials=KEYS, save=True)[url]
+    assert result.status is ArchiveStatus.ERROR
+    assert result.snapshot_url is None
 
 
 def test_a_dead_link_is_never_captured_even_with_save(fakes):

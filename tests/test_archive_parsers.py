@@ -55,6 +55,13 @@ def test_an_answer_that_is_not_cdx_data_is_an_error_not_an_empty_result(body):
         parse_cdx(body)
 
 
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000])
+def test_deeply_nested_json_within_max_index_bytes_is_a_cdx_error(body):
+    # json.loads raises RecursionError, not ValueError, for nesting this deep.
+    with pytest.raises(CdxError):
+        parse_cdx(body)
+
+
 @given(st.binary(max_size=300))
 def test_cdx_parsing_never_fails_other_than_with_cdx_error(body):
     try:

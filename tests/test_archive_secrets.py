@@ -6,6 +6,7 @@ aiohttp's own exception quotes back what a broken server echoed.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -15,6 +16,7 @@ import pytest
 
 from archive_support import archives, run_stage
 from crawler.archive.credentials import Credentials
+from crawler.archive.net import Clock
 from crawler.archive.plan import Action, ArchiveJob
 from sites import free_port
 
@@ -100,5 +102,35 @@ def test_keys_are_sent_only_to_save_page_now(fakes, caplog):
     for seen in fakes.wayback.requests():
         authorised = "Authorization" in seen.headers
         assert authorised == (seen.family in ("save", "status")), seen.family
+    shown = _everything_shown(results, stages[0], caplog)
+    assert SECRET not in shown and ACCESS not in shown
+
+
+ECHOED_JOB = {"url": LIVE, "job_id": f"spn2-LOW {ACCESS}:{SECRET}"}  # a broken SPN quoting the header back
+
+
+def test_keys_quoted_back_in_a_job_id_are_not_shown_when_the_capture_succeeds(fakes, caplog):
+    caplog.set_level(logging.DEBUG)
+    stages: list = []
+    w = fakes.wayback
+    w.fault("save", 200, body=json.dumps(ECHOED_JOB), content_type="application/json")
+    w.fault("status", 200, content_type="application/json", body=json.dumps(
+        {"status": "success", "timestamp": "20261122120000", "original_url": LIVE}))
+    results = run_stage(fakes, {LIVE: ArchiveJob(LIVE, action=Action.SAVE)}, credentials=KEYS, save=True,
+                        stage_out=stages)
+    assert results[LIVE].status.value == "saved"
+    shown = _everything_shown(results, stages[0], caplog)
+    assert SECRET not in shown and ACCESS not in shown
+
+
+def test_keys_quoted_back_in_a_job_id_are_not_shown_when_the_deadline_comes(fakes, caplog):
+    caplog.set_level(logging.DEBUG)
+    stages: list = []
+    w = fakes.wayback
+    w.fault("save", 200, body=json.dumps(ECHOED_JOB), content_type="application/json")
+    w.fault("status", 200, body=json.dumps({"status": "pending"}), content_type="application/json")
+    results = run_stage(fakes, {LIVE: ArchiveJob(LIVE, action=Action.SAVE)}, fakes.settings(save_poll_interval=0.05),
+                        credentials=KEYS, save=True, stage_out=stages, clock=Clock(), deadline_in=0.5)
+    assert results[LIVE].status.value == "requested"
     shown = _everything_shown(results, stages[0], caplog)
     assert SECRET not in shown and ACCESS not in shown

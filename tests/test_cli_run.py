@@ -142,6 +142,23 @@ def test_a_second_run_on_the_same_store_is_refused(tmp_path, refs, capsys):
     assert err.startswith("crawler: error: ") and str(state) in err and err.count("\n") == 1
 
 
+def test_a_store_another_program_holds_a_write_lock_on_is_an_error_naming_it_not_a_traceback(tmp_path, refs, capsys):
+    # The sqlite3 shell with a transaction left open, say: SQLite gives up after its busy timeout.
+    config = tmp_path / "crawler.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    state = tmp_path / "state.sqlite3"
+    open_store(state).close()
+    with closing(sqlite3.connect(state, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        code = main(["run", str(refs), "--config", str(config), "--state", str(state),
+                     "--reports", str(tmp_path / "reports")])
+        other.execute("ROLLBACK")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert f"crawler: error: {state}: cannot be written (database is locked)" in err
+
+
 # --- crashes and signals, in real processes
 
 LINKS = 5000

@@ -51,6 +51,9 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path):
     ("[inputs]\npaths = \"references\"\n", "expected a list"),
     ("[nonsense]\n", "unknown setting “nonsense”"),
     ("[inputs\n", "not valid TOML"),
+    ("[archive]\nsave_timeout = inf\n", "archive: save_timeout: expected a finite number, got inf"),
+    ("[archive]\ntimeout = nan\n", "archive: timeout: expected a finite number, got nan"),
+    ("[check]\ntimeout = -inf\n", "check: timeout: expected a finite number, got -inf"),
 ])
 def test_config_mistakes_are_named(tmp_path, toml, message):
     config = tmp_path / "crawler.toml"

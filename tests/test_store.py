@@ -255,6 +255,14 @@ def test_a_second_opener_is_refused_with_the_store_named(store, path):
         open_store(path)
 
 
+def test_a_second_opener_through_a_symbolic_link_is_refused_too(store, path, tmp_path):
+    # A deployment's state/crawler.sqlite3 -> /var/lib/crawler/crawler.sqlite3: one store, one run.
+    link = tmp_path / "elsewhere.sqlite3"
+    link.symlink_to(path)
+    with pytest.raises(StoreLocked, match=rf"{link}: another crawler run is using this store"):
+        open_store(link)
+
+
 def test_the_store_is_free_again_after_close(path):
     open_store(path).close()
     open_store(path).close()

@@ -361,8 +361,13 @@ class ArchiveHttp:
                 raise _Retryable("rate limited (HTTP 429)", throttled=True)
             if answer.status in RETRY_STATUSES:
                 delay = parse_retry_after(answer.headers.get("retry-after"))
+                if delay is not None and delay > self.settings.retry_after_cap:
+                    # As for a 429: waiting the capped time and asking again, retry after
+                    # retry, held every lookup for the better part of an hour for nothing.
+                    family.breaker.trip(f"HTTP {answer.status} asking to wait {delay:g} s")
+                    raise ArchiveUnavailable(family.breaker.reason)
                 if delay is not None:
-                    family.pace.pause(min(delay, self.settings.retry_after_cap))
+                    family.pace.pause(delay)
                 family.breaker.failure(f"HTTP {answer.status}")
                 raise _Retryable(f"HTTP {answer.status}")
         family.breaker.success()

@@ -19,7 +19,9 @@ from urllib.parse import quote
 
 from crawler.archive.credentials import Credentials
 from crawler.archive.net import ArchiveHttp, ArchiveUnavailable, Clock, Family
+from crawler.archive.plan import parse_timestamp
 from crawler.archive.settings import WAYBACK, ArchiveSettings
+from crawler.archive.validate import page_key
 from crawler.model import ArchiveResult, ArchiveStatus
 
 
@@ -109,7 +111,9 @@ class SavePageNow:
                                    f"{answer.content_type or 'no content type'})")
             job_id = reply.get("job_id")
             if job_id and reply.get("status") != "error":
-                return await self._follow(str(job_id), url, on_job)
+                # The id is the archive's text, shown in results and logged with the poll URL: a
+                # broken server may have quoted the Authorization header back in it.
+                return await self._follow(self.credentials.redact(str(job_id)), url, on_job)
             code = str(reply.get("status_ext") or "")
             if code == "error:user-session-limit":
                 # Our own captures fill the allowance: wait for one to finish, then ask again.
@@ -146,8 +150,12 @@ class SavePageNow:
             if state == "success":
                 stamp = str(reply.get("timestamp") or "")
                 original = str(reply.get("original_url") or url)
-                if len(stamp) != 14 or not stamp.isdigit():
+                if len(stamp) != 14 or parse_timestamp(stamp) is None:
                     return self._error(f"Save Page Now reported success without a timestamp (job {job_id})")
+                if page_key(original) != page_key(url):
+                    # original_url is the address as submitted: another one is not this page's copy.
+                    return self._error(f"Save Page Now reported a capture of another address ({original}, "
+                                       f"job {job_id}); the capture of this one may still exist")
                 return ArchiveResult(ArchiveStatus.SAVED, archive=WAYBACK,
                                      snapshot_url=f"{self.settings.replay}{stamp}/{original}", timestamp=stamp,
                                      detail=f"captured now by Save Page Now (job {job_id})")
@@ -165,6 +173,6 @@ def _json(status: int, content_type: str, body: bytes) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(body.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return None
     return data if isinstance(data, dict) else None

@@ -30,7 +30,7 @@ from crawler.archive.net import (ArchiveHttp, ArchiveResolver, ArchiveUnavailabl
 from crawler.archive.plan import Action, ArchiveJob, relation
 from crawler.archive.save import NEEDS_KEYS, SavePageNow
 from crawler.archive.settings import WAYBACK, ArchiveSettings
-from crawler.archive.validate import check_capture
+from crawler.archive.validate import Checked, check_capture
 from crawler.archive.wayback import WaybackArchive
 from crawler.check.resolve import ConnectTo
 from crawler.model import ArchiveResult, ArchiveStatus
@@ -360,6 +360,11 @@ class ArchiveStage:
                 checked += 1
                 page_url = capture.original if job.prefix else job.url
                 verdict = await check_capture(archive, capture, page_url, max_bytes=s.max_body_bytes)
+                if verdict.ok and _crossed(capture.timestamp, verdict.timestamp, job.target):
+                    # The archive replayed another capture (its nearest) on the other side of the
+                    # access date: offering it would skip the listed ones closer to what the author saw.
+                    verdict = Checked(False, f"the archive replayed the capture of {_when(verdict.timestamp)} "
+                                             "instead, on the other side of the access date")
                 if verdict.ok:
                     detail = _found_detail(capture.note, verdict.timestamp, job, passed_over)
                     return ArchiveResult(ArchiveStatus.FOUND, archive=archive.name,
@@ -408,6 +413,12 @@ def _with_detail(result: ArchiveResult, more: str) -> ArchiveResult:
     detail = f"{result.detail}; {more}" if result.detail else more
     return ArchiveResult(result.status, result.archive, result.snapshot_url, result.timestamp, result.relation,
                          detail)
+
+
+def _crossed(listed: str, replayed: str, target: str | None) -> bool:
+    if target is None or len(listed) != 14 or not listed.isdigit():
+        return False  # no access date, or a cited copy given only to the day: any side will do
+    return relation(listed, target) != relation(replayed, target)
 
 
 def _when(timestamp: str) -> str:

@@ -10,7 +10,9 @@ means the archive has no such capture.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from crawler.archive.base import Archive, Capture, captured_url
 from crawler.archive.linkformat import http_date_to_timestamp, parse_links
@@ -50,10 +52,18 @@ async def check_capture(archive: Archive, capture: Capture, page_url: str, *, ma
     if status not in GOOD_STATUSES:
         return Checked(False, f"the capture recorded HTTP {status}")
     final = answer.hops[-1] if answer.hops else capture.replay
+    moved_to = _host(final)
+    if moved_to != _host(capture.replay):
+        # The reader would be sent to that host for the copy: it is not this archive's capture.
+        return Checked(False, f"the archive sent the replay to another host ({moved_to})")
     timestamp = _timestamp(final, capture, archived_at)
     original = _original(answer.headers.get("link", "")) or captured_url(final) or capture.original
     if _root(original) and not _root(page_url):
         return Checked(False, f"the capture is the site's front page ({original})")
+    # The index row, the Availability API's "closest" or the archive's own redirect
+    # may name a capture of some other page: a replacement must be this page's copy.
+    if page_key(original) != page_key(page_url):
+        return Checked(False, f"the capture is a capture of another address ({original})")
     headers = {name[len(_ORIGINAL_HEADER):]: value for name, value in answer.headers.items()
                if name.startswith(_ORIGINAL_HEADER)}
     evidence = Evidence(url=page_url, final_url=page_url, status=200, method="GET",
@@ -76,6 +86,31 @@ def _timestamp(final: str, capture: Capture, archived_at: str) -> str:
         if len(stamp) == 14 and stamp.isdigit():
             return stamp
     return capture.timestamp
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def page_key(url: str) -> str:
+    """The address as the archives match it: scheme, "www.", default ports, case and escapes do not matter.
+
+    The Wayback's own index key (SURT) ignores the same differences, so a
+    capture listed for the page always has the page's key.
+    """
+    rest = url.split("://", 1)[-1].split("#", 1)[0]
+    host, slash, path = rest.partition("/")
+    host = host.lower().rsplit("@", 1)[-1]
+    for default in (":80", ":443"):
+        host = host.removesuffix(default)
+    host = re.sub(r"^www\d*\.", "", host)
+    # Lower case as SURT has it: the index lists /Reports/ and /reports/ as one page.
+    path, _, query = unquote(path).lower().partition("?")
+    query = "&".join(sorted(part for part in query.split("&") if part))
+    return f"{host}/{path.rstrip('/')}" + (f"?{query}" if query else "")
 
 
 def _original(link_header: str) -> str | None:

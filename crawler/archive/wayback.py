@@ -19,7 +19,7 @@ from typing import Any
 from crawler.archive.base import Archive, Capture, Excluded, captured_url, order_by_target
 from crawler.archive.memento import timemap_captures
 from crawler.archive.net import ArchiveHttp, ArchiveUnavailable, Family
-from crawler.archive.plan import Action, ArchiveJob, timestamp_of
+from crawler.archive.plan import Action, ArchiveJob, parse_timestamp, timestamp_of
 from crawler.archive.settings import WAYBACK, ArchiveSettings
 
 FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest")
@@ -44,6 +44,8 @@ def parse_cdx(body: bytes) -> list[dict[str, str]]:
             data = json.loads(text)
         except ValueError as exc:
             raise CdxError(f"not valid JSON ({exc.msg})") from None
+        except RecursionError:  # nesting deeper than the parser goes: not CDX data either
+            raise CdxError("not valid JSON (nested too deeply)") from None
         if not isinstance(data, list):
             raise CdxError("not a JSON array")
         if not data:
@@ -69,6 +71,8 @@ def parse_cdx(body: bytes) -> list[dict[str, str]]:
                 item = json.loads(line)
             except ValueError as exc:
                 raise CdxError(f"not valid JSON lines ({exc.msg})") from None
+            except RecursionError:
+                raise CdxError("not valid JSON lines (nested too deeply)") from None
             if not isinstance(item, dict):
                 raise CdxError("not JSON objects")
             rows.append({_ALIASES.get(k, k): str(v) for k, v in item.items()})
@@ -86,9 +90,14 @@ def parse_cdx(body: bytes) -> list[dict[str, str]]:
     return rows
 
 
+def _real_timestamp(stamp: str) -> bool:
+    """14 digits that are a real moment: 20190230000000 names no capture, and fetching it only
+    makes the archive fail (an error for the link, a strike towards its breaker)."""
+    return len(stamp) == 14 and parse_timestamp(stamp) is not None
+
+
 def _usable(row: dict[str, str]) -> bool:
-    stamp = row.get("timestamp", "")
-    return row.get("statuscode") == "200" and len(stamp) == 14 and stamp.isdigit() and bool(row.get("original"))
+    return row.get("statuscode") == "200" and _real_timestamp(row.get("timestamp", "")) and bool(row.get("original"))
 
 
 class WaybackArchive(Archive):
@@ -227,7 +236,7 @@ class WaybackArchive(Archive):
         status = str(closest.get("status", ""))
         stamp = str(closest.get("timestamp", ""))
         original = captured_url(str(closest.get("url", ""))) or url
-        if status != "200" or len(stamp) != 14 or not stamp.isdigit():
+        if status != "200" or not _real_timestamp(stamp):
             raise ArchiveUnavailable(f"{cdx.detail}; the Availability API offered only a capture that "
                                      f"recorded HTTP {status or 'unknown'}, which is never offered")
         yield Capture(WAYBACK, stamp, original, self.raw(stamp, original), conclusive=False,
@@ -241,7 +250,7 @@ def _closest(status: int, content_type: str, body: bytes) -> dict[str, Any] | No
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return None
     snapshots = data.get("archived_snapshots") if isinstance(data, dict) else None
     closest = snapshots.get("closest") if isinstance(snapshots, dict) else None

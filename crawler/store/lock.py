@@ -18,7 +18,10 @@ from crawler.store.base import StoreError, StoreLocked
 class StoreLock:
     def __init__(self, store: Path) -> None:
         self.store = store
-        self.path = store.with_name(store.name + ".lock")
+        # Next to the file itself: a store opened through a symbolic link (or as the link's
+        # target) is one store, and must take the same lock.
+        real = store.resolve()
+        self.path = real.with_name(real.name + ".lock")
         self._fd: int | None = None
 
     def acquire(self) -> None:
