@@ -482,6 +482,23 @@ def test_a_replay_the_archive_redirects_to_another_host_is_not_offered(fakes):
     assert "another host (mirror.test)" in result.detail
 
 
+def test_a_memento_archive_may_serve_its_replay_from_a_mirror_of_its_own(fakes):
+    # archive.today's TimeMap names archive.today, and its replays answer from archive.ph.
+    from crawler.check.resolve import ConnectTo
+    from wayback_fake import FakeMementoArchive
+
+    mirror = FakeMementoArchive("mirror.arquivo.test")
+    mirror.add(REPORT, "20180505000000", title="Annual report")
+    fakes.web.fallback(mirror.host, mirror.handle)
+    fakes.memento.add(REPORT, "20180505000000", title="Annual report")
+    fakes.memento.fault_replays(302, count=1, body="",
+                                headers={"Location": f"http://{mirror.host}/wayback/20180505000000id_/{REPORT}"})
+    connect_to = [ConnectTo.parse(rule) for rule in fakes.web.connect_to(fakes.memento.host, mirror.host)]
+    result = run_stage(fakes, lookup(), fakes.settings(memento=True), connect_to=connect_to)[REPORT]
+    assert (result.status, result.archive, result.timestamp) == (ArchiveStatus.FOUND, "arquivo", "20180505000000")
+    assert mirror.seen  # the copy was checked where the archive sent it
+
+
 def test_a_redirect_from_the_archive_to_a_private_address_is_refused(fakes):
     fakes.wayback.add(REPORT, "20190101000000", title="Good")
     fakes.wayback.fault("replay", 302, body="", headers={"Location": "http://127.0.0.2:9/internal"})

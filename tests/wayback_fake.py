@@ -454,7 +454,12 @@ class FakeMementoArchive:
         self.quoted = quoted
         self.mementos: list[Memento] = []
         self.seen: list[str] = []
-        self.faults: list[Fault] = []
+        self.faults: list[Fault] = []  # for every request
+        self.replay_faults: list[Fault] = []
+
+    def fault_replays(self, status: int, count: int | None = None, **options: object) -> None:
+        """Answer the next ``count`` replays (not the TimeMap) so."""
+        self.replay_faults.append(Fault(status, count, **options))  # type: ignore[arg-type]
 
     def add(self, url: str, timestamp: str, title: str = "", *, status: int = 200, body: str | None = None,
             original: str = "") -> None:
@@ -471,7 +476,8 @@ class FakeMementoArchive:
             if fault.remaining is None or fault.remaining > 0:
                 if fault.remaining is not None:
                     fault.remaining -= 1
-                return web.Response(status=fault.status, text=fault.body, content_type=fault.content_type)
+                return web.Response(status=fault.status, text=fault.body, content_type=fault.content_type,
+                                    headers=fault.headers)
         if raw.startswith("/wayback/timemap/link/"):
             url = raw[len("/wayback/timemap/link/"):]
             found = sorted((m for m in self.mementos if surt(m.url) == surt(url)), key=lambda m: m.timestamp)
@@ -484,6 +490,12 @@ class FakeMementoArchive:
             return web.Response(text=",\n".join(lines), content_type="application/link-format")
         m = re.match(r"/wayback/(\d{14})(id_)?/(.*)$", raw)
         if m:
+            for fault in self.replay_faults:
+                if fault.remaining is None or fault.remaining > 0:
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    return web.Response(status=fault.status, text=fault.body, content_type=fault.content_type,
+                                        headers=fault.headers)
             memento = next((x for x in self.mementos if x.timestamp == m.group(1)
                             and surt(x.url) == surt(m.group(3))), None)
             if memento is None:

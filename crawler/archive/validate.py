@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 from crawler.archive.base import Archive, Capture, captured_url
 from crawler.archive.linkformat import http_date_to_timestamp, parse_links
 from crawler.archive.net import REDIRECTS, UnusableCapture
+from crawler.archive.settings import WAYBACK
 from crawler.check.evidence import Evidence
 from crawler.check.verdict import decide, is_root
 from crawler.extract.urls import UrlError, canonical_url
@@ -53,8 +54,10 @@ async def check_capture(archive: Archive, capture: Capture, page_url: str, *, ma
         return Checked(False, f"the capture recorded HTTP {status}")
     final = answer.hops[-1] if answer.hops else capture.replay
     moved_to = _host(final)
-    if moved_to != _host(capture.replay):
-        # The reader would be sent to that host for the copy: it is not this archive's capture.
+    if capture.archive == WAYBACK and moved_to != _host(capture.replay):
+        # The reader would be sent to that host for the copy: it is not the Wayback's capture.
+        # Only the Wayback: Memento archives may serve from mirrors of their own
+        # (archive.today answers as archive.ph, archive.is, archive.md...).
         return Checked(False, f"the archive sent the replay to another host ({moved_to})")
     timestamp = _timestamp(final, capture, archived_at)
     original = _original(answer.headers.get("link", "")) or captured_url(final) or capture.original
