@@ -113,12 +113,30 @@ def test_redirect_to_a_login_page_is_blocked(fake):
 def test_soft_404_page_matching_the_sites_answer_for_a_made_up_page_is_dead(fake):
     # The site answers every unknown path with the same 200 "sorry" page.
     fake.fallback("www.ng.ru", page("Nezavisimaya gazeta: sorry, nothing here"))
+    fake.route("www.ng.ru", "/", page("Nezavisimaya gazeta: the front page"))
     fake.route("www.ng.ru", "/courier/2006-01-16/live.html", page("Central Asia: no one wanted to win"))
     results = run_check(fake, "http://www.ng.ru/courier/2006-01-16/9_china.html",
                         "http://www.ng.ru/courier/2006-01-16/live.html").results
     dead = results["http://www.ng.ru/courier/2006-01-16/9_china.html"]
     assert (dead.verdict, dead.reason) == (Verdict.DEAD, "soft_404")
     assert results["http://www.ng.ru/courier/2006-01-16/live.html"].verdict is Verdict.ALIVE
+
+
+def test_site_that_redirects_every_page_and_its_front_page_to_one_page_is_not_dead(fake):
+    # Down for maintenance (or behind a wall): every URL, the front page too,
+    # is sent to one page. The made-up page lands where the link does, but
+    # so would a page that exists: nothing says this one is gone.
+    fake.route("www.ng.ru", "/maintenance.html", page("Nezavisimaya gazeta: scheduled maintenance"))
+    fake.fallback("www.ng.ru", redirect("/maintenance.html", 302))
+    result = verdict(fake, "http://www.ng.ru/courier/2006-01-16/live.html")
+    assert result.verdict is not Verdict.DEAD, result
+
+
+def test_site_that_answers_every_page_and_its_front_page_alike_is_not_dead(fake):
+    # A maintenance page served with 200 for every path, the front page too.
+    fake.fallback("www.ng.ru", page("Nezavisimaya gazeta: scheduled maintenance"))
+    result = verdict(fake, "http://www.ng.ru/courier/2006-01-16/live.html")
+    assert result.verdict is not Verdict.DEAD, result
 
 
 def test_soft_404_with_a_not_found_title_is_dead(fake):

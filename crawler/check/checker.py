@@ -29,7 +29,7 @@ from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
 from crawler.check.resolve import ConnectTo, GuardedResolver, PrivateAddressError, is_ip_literal
 from crawler.check.settings import CheckSettings, HostSettings
-from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root
+from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root, needs_front_page
 from crawler.model import CheckResult, Link, Verdict
 
 NETWORK_UP = "up"
@@ -345,7 +345,13 @@ class Checker:
         probe = None
         if self.settings.soft_404 and _probe_worthy(evidence):
             probe = probes.known(url) or await probes.probe(url)
-        return decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
+        result = decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
+        if needs_front_page(result, probe):
+            # Dead only if the site's front page is not answered alike too
+            # (a site down for maintenance sends every URL to one page).
+            result = decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host),
+                            front=await probes.front(url))
+        return result
 
     async def _canary(self, session: aiohttp.ClientSession, resolver: GuardedResolver) -> Canary:
         if not self.settings.canary_urls:
