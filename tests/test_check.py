@@ -183,6 +183,17 @@ def test_head_refused_with_405_falls_back_to_get(fake):
     assert [s.method for s in fake.requests("www.mofa.go.jp")] == ["HEAD", "GET"]
 
 
+def test_head_that_never_answers_falls_back_to_get(fake):
+    # Some servers (and the proxies before them) let HEAD hang but answer GET.
+    async def pdf(request: web.Request) -> web.Response:
+        if request.method == "HEAD":
+            await asyncio.sleep(30)
+        return web.Response(body=b"%PDF-1.7 ...", content_type="application/pdf")
+    fake.route("www.mofa.go.jp", "/files/000494315.pdf", pdf)
+    result = verdict(fake, "https://www.mofa.go.jp/files/000494315.pdf", settings=replace(FAST, timeout=0.5))
+    assert (result.verdict, result.status) == (Verdict.ALIVE, 200)
+
+
 def test_a_file_that_answers_head_is_not_downloaded(fake):
     async def pdf(request: web.Request) -> web.Response:
         return web.Response(body=b"%PDF-1.7" + b"0" * 1000, content_type="application/pdf")

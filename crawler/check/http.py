@@ -34,6 +34,8 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses worth asking again: the server may answer differently in a moment.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 509, 520, 521, 522, 523, 524, 525, 526, 527,
                             529, 530, 598, 599})
+# HEAD failures that say more about the server's HEAD than about the page.
+_HEAD_DOUBTS = frozenset({"protocol_error", "connection_reset", "timeout"})
 _KEPT_HEADERS = ("content-type", "content-length", "server", "cf-mitigated", "retry-after", "location",
                  "x-datadome", "x-amz-cf-id")
 # Files whose existence HEAD can prove without a body, by extension (any case).
@@ -145,13 +147,17 @@ class Fetcher:
             # less: _request() (tenacity's retries) only for a transient failure.
             outcome = await self._attempt(method, current, cookies, timeout, deadline)
             attempts = 1
-            if outcome.transient and self.settings.retries:
+            head_doubt = method == "HEAD" and isinstance(outcome, _Failure) and outcome.kind in _HEAD_DOUBTS
+            if outcome.transient and self.settings.retries and not head_doubt:
                 outcome, attempts = await self._request(method, current, cookies, timeout, deadline, outcome)
             evidence.attempts += attempts
             evidence.method = method
             if isinstance(outcome, _Failure):
-                if method == "HEAD" and outcome.kind in ("protocol_error", "connection_reset"):
-                    method = "GET"  # some servers mishandle HEAD; ask properly before judging
+                if head_doubt:
+                    # Some servers mishandle HEAD (a broken answer, a reset, or
+                    # none at all): ask properly, with GET and its retries, before
+                    # judging, rather than asking HEAD again.
+                    method = "GET"
                     continue
                 evidence.error, evidence.error_detail = outcome.kind, outcome.detail
                 break
