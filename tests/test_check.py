@@ -101,6 +101,15 @@ def test_redirect_to_an_error_page_is_dead(fake):
     assert (result.verdict, result.reason) == (Verdict.DEAD, "redirect_to_error_page")
 
 
+def test_redirect_with_backslashes_goes_where_browsers_go(fake):
+    # Browsers read a backslash as "/" in an http(s) Location (WHATWG URL), so this
+    # page lives at /en/new/page.html; read literally, it would be a 404.
+    fake.route("www.mofa.go.jp", "/old.html", redirect("\\en\\new\\page.html", 302))
+    fake.route("www.mofa.go.jp", "/en/new/page.html", page("Speech by Mr. Taro Aso"))
+    result = verdict(fake, "http://www.mofa.go.jp/old.html")
+    assert (result.verdict, result.final_url) == (Verdict.ALIVE, "http://www.mofa.go.jp/en/new/page.html")
+
+
 def test_redirect_to_a_login_page_is_blocked(fake):
     fake.route("www.mofa.go.jp", "/members/report.html", redirect("/login?next=/members/report.html", 302))
     fake.route("www.mofa.go.jp", "/login", page("Sign in"))
@@ -412,6 +421,13 @@ def test_name_resolving_to_a_private_address_is_refused(fake):
 
 def test_redirect_to_a_private_address_is_refused(fake):
     fake.route("www.mofa.go.jp", "/redirect", redirect("http://169.254.169.254/latest/meta-data/", 302))
+    result = verdict(fake, "http://www.mofa.go.jp/redirect")
+    assert (result.verdict, result.reason) == (Verdict.SKIPPED, "private_address")
+
+
+def test_redirect_to_a_private_address_written_with_backslashes_is_refused(fake):
+    # A browser reads the Location as //169.254.169.254/latest/meta-data: that host, not a path.
+    fake.route("www.mofa.go.jp", "/redirect", redirect("\\\\169.254.169.254\\latest\\meta-data", 302))
     result = verdict(fake, "http://www.mofa.go.jp/redirect")
     assert (result.verdict, result.reason) == (Verdict.SKIPPED, "private_address")
 

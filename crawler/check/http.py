@@ -336,6 +336,7 @@ async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 def _redirect_target(current: str, location: str) -> tuple[str | None, str]:
+    location = _slashes_as_browsers_read(location.strip())
     try:
         # urljoin itself rejects some hosts ("http://[/", "http://[x]/").
         target = canonical_url(urljoin(current, location.strip()))
@@ -346,6 +347,22 @@ def _redirect_target(current: str, location: str) -> tuple[str | None, str]:
     if not target.startswith(("http://", "https://")):
         return None, f"redirect to {target.split(':', 1)[0]}: URL"
     return target, ""
+
+
+def _slashes_as_browsers_read(location: str) -> str:
+    """``location`` with "\\" read as "/" before its query, as browsers do (WHATWG URL).
+
+    Servers on Windows send "\\en\\page.html" and browsers go to /en/page.html;
+    read literally it is a path of percent-encoded backslashes on the same host
+    (a 404, a false "dead"), and "\\\\10.0.0.1\\x" a host the guard must see.
+    """
+    if "\\" not in location:
+        return location
+    scheme = location.split(":", 1)[0].lower() if ":" in location.split("/", 1)[0] else ""
+    if scheme not in ("", "http", "https"):
+        return location
+    cut = min((at for at in (location.find("?"), location.find("#")) if at != -1), default=len(location))
+    return location[:cut].replace("\\", "/") + location[cut:]
 
 
 def _dns_failure(exc: aiohttp.ClientConnectorDNSError) -> _Failure:
