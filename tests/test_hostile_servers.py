@@ -7,14 +7,17 @@ checked and reported.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from crawler.check import checker, verdict
+from crawler.check import Checker, CheckSettings, ConnectTo, checker, verdict
 from crawler.cli import main
+from crawler.model import Link, Verdict
+from rawserver import Answer, RawServer
 from sites import FakeWeb, page
 
 CONFIG = """
@@ -136,3 +139,21 @@ def test_a_check_that_raises_is_that_links_error_and_the_run_goes_on(tmp_path, m
     assert "KeyError" in links["explodes.html"]["detail"]
     assert links["fine.html"]["verdict"] == "alive"
     assert code == 0
+
+
+def test_an_answer_nobody_asked_for_is_not_the_next_links_answer():
+    # A server that sends a second, unsolicited response (a 404) on a kept-alive
+    # connection once the first was read: the next link sent on that
+    # connection must not take it for its own answer and be called dead.
+    page_answer = Answer(headers=((b"Content-Type", b"text/html"),), body=b"<title>A page</title>")
+    stray = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"
+    with RawServer() as server:
+        server.answers = {"/canary": page_answer, "/first": Answer(**{**page_answer.__dict__, "unsolicited": stray}),
+                          "/second": page_answer}
+        # One connection at a time, and a pause between requests to the host,
+        # so the second link is sent on the connection the stray answer sits on.
+        settings = CheckSettings(retries=0, timeout=3.0, max_per_host=1, delay=0.5, soft_404=False,
+                                 canary_urls=("http://canary.test/canary",))
+        links = [Link(url=f"http://stray.test/{name}", cited_as=name) for name in ("first", "second")]
+        run = asyncio.run(Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")]).check(links))
+    assert run.results["http://stray.test/second"].verdict is Verdict.ALIVE, run.results

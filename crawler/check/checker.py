@@ -18,6 +18,7 @@ import re
 import ssl
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -162,7 +163,7 @@ class Checker:
 
     async def _check(self, links: Iterable[Link] | AsyncIterable[Link], resolver: GuardedResolver) -> CheckRun:
         run = CheckRun()
-        connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
+        connector = _CleanReuseConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
                                          resolver=resolver, ssl=self._ssl(), ttl_dns_cache=300)
         every: list[Link] = []
         probation = _Probation(on=False)
@@ -364,6 +365,24 @@ class Checker:
         up = [e for e in answers if e.status is not None]
         dns = any(_hostname(split_url(e.url)[1]) in resolver.answered for e in up)
         return Canary(up=bool(up), dns_trusted=dns)
+
+
+class _CleanReuseConnector(aiohttp.TCPConnector):
+    """A connector that reuses only connections with nothing waiting on them.
+
+    aiohttp hands out a kept-alive connection without looking at what arrived
+    while it sat idle, so a response no request asked for (a server's stray
+    second answer, a late HEAD body) became the next link's answer: another
+    link's 404, and a false "dead". Such a connection is closed instead.
+    """
+
+    async def _get(self, *args: Any, **kwargs: Any) -> Any:
+        while True:
+            got = await super()._get(*args, **kwargs)
+            protocol = getattr(got, "protocol", got)  # a Connection, or a bare protocol before aiohttp 3.10
+            if got is None or not getattr(protocol, "should_close", False):
+                return got
+            got.close()  # and look at the next idle connection, if any
 
 
 def check_error(exc: BaseException) -> CheckResult:
