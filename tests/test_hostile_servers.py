@@ -157,3 +157,34 @@ def test_an_answer_nobody_asked_for_is_not_the_next_links_answer():
         links = [Link(url=f"http://stray.test/{name}", cited_as=name) for name in ("first", "second")]
         run = asyncio.run(Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")]).check(links))
     assert run.results["http://stray.test/second"].verdict is Verdict.ALIVE, run.results
+
+
+def test_a_probe_that_raises_is_an_error_of_the_links_sharing_it_and_the_run_goes_on(tmp_path, monkeypatch):
+    # Links of one directory share one soft-404 probe; a bug while probing
+    # once ended the run for all of them (a CancelledError out of every worker).
+    class BuggyProbes(checker.ProbeCache):
+        def __init__(self, fetch, **kwargs):
+            async def buggy(url):
+                if "/papers/" in url:
+                    await asyncio.sleep(0.2)  # the other links of the directory wait on this probe now
+                    raise KeyError("a bug in the probe")
+                return await fetch(url)
+            super().__init__(buggy, **kwargs)
+
+    monkeypatch.setattr(checker, "ProbeCache", BuggyProbes)
+    refs = tmp_path / "refs.txt"
+    refs.write_text("".join(f"{n}. A. http://hostile.test/papers/{n}.html\n" for n in range(1, 4))
+                    + "4. B. http://hostile.test/fine.html\n", encoding="utf-8")
+    config = tmp_path / "crawler.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "r.json"
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("hostile.test", "/fine.html", page("A fine page"))
+        for n in range(1, 4):
+            fake.route("hostile.test", f"/papers/{n}.html", page(f"Paper {n}"))
+        code = main(["audit", str(refs), "--config", str(config), "--connect-to", f"::127.0.0.1:{fake.http_port}",
+                     "--format", "json", "--output", str(out), "--quiet"])
+    links = {link["url"].rsplit("/", 1)[1]: link for link in json.loads(out.read_text())["links"]}
+    assert {(links[f"{n}.html"]["verdict"], links[f"{n}.html"]["reason"]) for n in range(1, 4)} == {("unreachable", "error")}
+    assert links["fine.html"]["verdict"] == "alive"

@@ -117,9 +117,16 @@ class ProbeCache:
             self._evict()
             try:
                 evidence = await self._fetch(target)
-            except BaseException:
+            except BaseException as exc:
                 self._probes.pop(key, None)
-                future.cancel()
+                if isinstance(exc, Exception):
+                    # The links waiting on this probe fail as this one does, each
+                    # its own result: a cancelled future would cancel their checks,
+                    # and a CancelledError out of a worker ended the whole run.
+                    future.set_exception(exc)
+                    future.exception()  # retrieved, even if no link was waiting
+                else:
+                    future.cancel()
                 raise
             result = Probe(status=evidence.status, final_url=evidence.final_url,
                            tokens=tokens(evidence.text()) if evidence.ok else frozenset(), error=evidence.error)
