@@ -43,6 +43,7 @@ HOSTILE = {
     "location-not-an-address": answer(301, Location="http://[x]/"),
     "location-bracket-in-host": answer(302, Location="http://exa]mple.org/"),
     "retry-after-superscript": answer(429, **{"Retry-After": "²"}),
+    "retry-after-year-overflow": answer(429, **{"Retry-After": "Wed, 21 Oct 99999999999999999999 07:28:00 GMT"}),
     "charset-undefined": answer(200, b"<title>Page not found</title>", **{"Content-Type": "text/html; charset=undefined"}),
     "charset-idna": answer(200, b"<title>\xff not found</title>", **{"Content-Type": "text/html; charset=idna"}),
     "charset-punycode": answer(200, b"<title>\xff</title>", **{"Content-Type": "text/html; charset=punycode"}),
@@ -87,6 +88,11 @@ def test_redirect_to_a_malformed_host_is_a_bad_redirect(tmp_path, name):
 def test_retry_after_that_is_a_digit_but_not_a_number_is_rate_limited(tmp_path):
     _, text = audit_hostile(tmp_path, "json", "retry-after-superscript")
     assert verdicts(json.loads(text))["retry-after-superscript"] == ("blocked", "rate_limited")
+
+
+def test_retry_after_with_a_year_too_large_for_a_date_is_rate_limited(tmp_path):
+    _, text = audit_hostile(tmp_path, "json", "retry-after-year-overflow")
+    assert verdicts(json.loads(text))["retry-after-year-overflow"] == ("blocked", "rate_limited")
 
 
 @pytest.mark.parametrize("name", ["charset-undefined", "charset-idna", "charset-punycode"])

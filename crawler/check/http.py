@@ -104,7 +104,7 @@ def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> 
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year or day beyond a C long
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.timezone.utc)
