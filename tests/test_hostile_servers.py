@@ -194,3 +194,27 @@ def test_a_probe_that_raises_is_an_error_of_the_links_sharing_it_and_the_run_goe
     links = {link["url"].rsplit("/", 1)[1]: link for link in json.loads(out.read_text())["links"]}
     assert {(links[f"{n}.html"]["verdict"], links[f"{n}.html"]["reason"]) for n in range(1, 4)} == {("unreachable", "error")}
     assert links["fine.html"]["verdict"] == "alive"
+
+
+def test_a_canary_check_that_raises_does_not_end_the_run(tmp_path, monkeypatch):
+    # The canary is asked before any link, outside the per-link boundary; a
+    # captive portal can answer it with anything.
+    real = checker.Fetcher.fetch
+
+    async def fetch(self, url, **kwargs):
+        if "canary.test" in url:
+            raise KeyError("a bug met at the canary")
+        return await real(self, url, **kwargs)
+
+    monkeypatch.setattr(checker.Fetcher, "fetch", fetch)
+    refs = tmp_path / "refs.txt"
+    refs.write_text("1. B. http://hostile.test/fine.html\n", encoding="utf-8")
+    config = tmp_path / "crawler.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    out = tmp_path / "r.json"
+    with FakeWeb() as fake:
+        fake.route("hostile.test", "/fine.html", page("A fine page"))
+        main(["audit", str(refs), "--config", str(config), "--connect-to", f"::127.0.0.1:{fake.http_port}",
+              "--format", "json", "--output", str(out), "--quiet"])
+    (link,) = json.loads(out.read_text())["links"]
+    assert link["verdict"] == "alive"

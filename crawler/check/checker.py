@@ -361,8 +361,11 @@ class Checker:
             return Canary(up=False, dns_trusted=False)
         quick = replace(self.http, retries=0, timeout=self.settings.canary_timeout)
         fetcher = Fetcher(session, resolver, quick)
-        answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls))
-        up = [e for e in answers if e.status is not None]
+        # return_exceptions: the canary is outside the per-link boundary, and a
+        # captive portal may answer it with anything; one that raised says nothing.
+        answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls),
+                                       return_exceptions=True)
+        up = [e for e in answers if isinstance(e, Evidence) and e.status is not None]
         dns = any(_hostname(split_url(e.url)[1]) in resolver.answered for e in up)
         return Canary(up=bool(up), dns_trusted=dns)
 
