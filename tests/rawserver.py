@@ -22,6 +22,7 @@ class Answer:
     content_length: bool = True  # send a correct Content-Length
     close_after: int | None = None  # close the connection after this many bytes of the whole answer
     hang: bool = False  # never answer
+    unsolicited: bytes = b""  # sent a moment after the answer, on the connection left idle
 
     def encode(self) -> bytes:
         head = [self.status_line]
@@ -60,6 +61,10 @@ class RawServer:
                     return
                 writer.write(answer.encode())
                 await writer.drain()
+                if answer.unsolicited:
+                    await asyncio.sleep(0.05)  # the client has read the answer and pooled the connection
+                    writer.write(answer.unsolicited)
+                    await writer.drain()
                 if answer.close_after is not None or not answer.content_length:
                     return  # the body ends when the connection does
         except (ConnectionError, asyncio.CancelledError):

@@ -101,6 +101,15 @@ def test_redirect_to_an_error_page_is_dead(fake):
     assert (result.verdict, result.reason) == (Verdict.DEAD, "redirect_to_error_page")
 
 
+def test_redirect_with_backslashes_goes_where_browsers_go(fake):
+    # Browsers read a backslash as "/" in an http(s) Location (WHATWG URL), so this
+    # page lives at /en/new/page.html; read literally, it would be a 404.
+    fake.route("www.mofa.go.jp", "/old.html", redirect("\\en\\new\\page.html", 302))
+    fake.route("www.mofa.go.jp", "/en/new/page.html", page("Speech by Mr. Taro Aso"))
+    result = verdict(fake, "http://www.mofa.go.jp/old.html")
+    assert (result.verdict, result.final_url) == (Verdict.ALIVE, "http://www.mofa.go.jp/en/new/page.html")
+
+
 def test_redirect_to_a_login_page_is_blocked(fake):
     fake.route("www.mofa.go.jp", "/members/report.html", redirect("/login?next=/members/report.html", 302))
     fake.route("www.mofa.go.jp", "/login", page("Sign in"))
@@ -113,12 +122,30 @@ def test_redirect_to_a_login_page_is_blocked(fake):
 def test_soft_404_page_matching_the_sites_answer_for_a_made_up_page_is_dead(fake):
     # The site answers every unknown path with the same 200 "sorry" page.
     fake.fallback("www.ng.ru", page("Nezavisimaya gazeta: sorry, nothing here"))
+    fake.route("www.ng.ru", "/", page("Nezavisimaya gazeta: the front page"))
     fake.route("www.ng.ru", "/courier/2006-01-16/live.html", page("Central Asia: no one wanted to win"))
     results = run_check(fake, "http://www.ng.ru/courier/2006-01-16/9_china.html",
                         "http://www.ng.ru/courier/2006-01-16/live.html").results
     dead = results["http://www.ng.ru/courier/2006-01-16/9_china.html"]
     assert (dead.verdict, dead.reason) == (Verdict.DEAD, "soft_404")
     assert results["http://www.ng.ru/courier/2006-01-16/live.html"].verdict is Verdict.ALIVE
+
+
+def test_site_that_redirects_every_page_and_its_front_page_to_one_page_is_not_dead(fake):
+    # Down for maintenance (or behind a wall): every URL, the front page too,
+    # is sent to one page. The made-up page lands where the link does, but
+    # so would a page that exists: nothing says this one is gone.
+    fake.route("www.ng.ru", "/maintenance.html", page("Nezavisimaya gazeta: scheduled maintenance"))
+    fake.fallback("www.ng.ru", redirect("/maintenance.html", 302))
+    result = verdict(fake, "http://www.ng.ru/courier/2006-01-16/live.html")
+    assert result.verdict is not Verdict.DEAD, result
+
+
+def test_site_that_answers_every_page_and_its_front_page_alike_is_not_dead(fake):
+    # A maintenance page served with 200 for every path, the front page too.
+    fake.fallback("www.ng.ru", page("Nezavisimaya gazeta: scheduled maintenance"))
+    result = verdict(fake, "http://www.ng.ru/courier/2006-01-16/live.html")
+    assert result.verdict is not Verdict.DEAD, result
 
 
 def test_soft_404_with_a_not_found_title_is_dead(fake):
@@ -163,6 +190,17 @@ def test_head_refused_with_405_falls_back_to_get(fake):
     result = verdict(fake, "https://www.mofa.go.jp/files/000494314.pdf")
     assert (result.verdict, result.status) == (Verdict.ALIVE, 200)
     assert [s.method for s in fake.requests("www.mofa.go.jp")] == ["HEAD", "GET"]
+
+
+def test_head_that_never_answers_falls_back_to_get(fake):
+    # Some servers (and the proxies before them) let HEAD hang but answer GET.
+    async def pdf(request: web.Request) -> web.Response:
+        if request.method == "HEAD":
+            await asyncio.sleep(30)
+        return web.Response(body=b"%PDF-1.7 ...", content_type="application/pdf")
+    fake.route("www.mofa.go.jp", "/files/000494315.pdf", pdf)
+    result = verdict(fake, "https://www.mofa.go.jp/files/000494315.pdf", settings=replace(FAST, timeout=0.5))
+    assert (result.verdict, result.status) == (Verdict.ALIVE, 200)
 
 
 def test_a_file_that_answers_head_is_not_downloaded(fake):
@@ -383,6 +421,13 @@ def test_name_resolving_to_a_private_address_is_refused(fake):
 
 def test_redirect_to_a_private_address_is_refused(fake):
     fake.route("www.mofa.go.jp", "/redirect", redirect("http://169.254.169.254/latest/meta-data/", 302))
+    result = verdict(fake, "http://www.mofa.go.jp/redirect")
+    assert (result.verdict, result.reason) == (Verdict.SKIPPED, "private_address")
+
+
+def test_redirect_to_a_private_address_written_with_backslashes_is_refused(fake):
+    # A browser reads the Location as //169.254.169.254/latest/meta-data: that host, not a path.
+    fake.route("www.mofa.go.jp", "/redirect", redirect("\\\\169.254.169.254\\latest\\meta-data", 302))
     result = verdict(fake, "http://www.mofa.go.jp/redirect")
     assert (result.verdict, result.reason) == (Verdict.SKIPPED, "private_address")
 

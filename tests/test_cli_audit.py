@@ -110,6 +110,7 @@ def _stand_ins(fake: FakeWeb) -> None:
     fake.route("globalaffairs.ru", "/articles/strategicheskaya-dilemma-czentralnoj-azii/", globalaffairs)
     # prudentsolutions answers every missing page with the same 200 page: a soft 404.
     fake.fallback("prudentsolutions-analitika.org", page("Prudent Solutions: nothing found, try the search"))
+    fake.route("prudentsolutions-analitika.org", "/", page("Prudent Solutions: analytics of Central Asia"))
 
     # hokudai.ac.jp hangs.
     async def hang(request: web.Request) -> web.Response:

@@ -18,6 +18,7 @@ import re
 import ssl
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -29,7 +30,7 @@ from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
 from crawler.check.resolve import ConnectTo, GuardedResolver, PrivateAddressError, is_ip_literal
 from crawler.check.settings import CheckSettings, HostSettings
-from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root
+from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root, needs_front_page
 from crawler.model import CheckResult, Link, Verdict
 
 NETWORK_UP = "up"
@@ -162,7 +163,7 @@ class Checker:
 
     async def _check(self, links: Iterable[Link] | AsyncIterable[Link], resolver: GuardedResolver) -> CheckRun:
         run = CheckRun()
-        connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
+        connector = _CleanReuseConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
                                          resolver=resolver, ssl=self._ssl(), ttl_dns_cache=300)
         every: list[Link] = []
         probation = _Probation(on=False)
@@ -345,7 +346,13 @@ class Checker:
         probe = None
         if self.settings.soft_404 and _probe_worthy(evidence):
             probe = probes.known(url) or await probes.probe(url)
-        return decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
+        result = decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
+        if needs_front_page(result, probe):
+            # Dead only if the site's front page is not answered alike too
+            # (a site down for maintenance sends every URL to one page).
+            result = decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host),
+                            front=await probes.front(url))
+        return result
 
     async def _canary(self, session: aiohttp.ClientSession, resolver: GuardedResolver) -> Canary:
         if not self.settings.canary_urls:
@@ -354,10 +361,31 @@ class Checker:
             return Canary(up=False, dns_trusted=False)
         quick = replace(self.http, retries=0, timeout=self.settings.canary_timeout)
         fetcher = Fetcher(session, resolver, quick)
-        answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls))
-        up = [e for e in answers if e.status is not None]
+        # return_exceptions: the canary is outside the per-link boundary, and a
+        # captive portal may answer it with anything; one that raised says nothing.
+        answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls),
+                                       return_exceptions=True)
+        up = [e for e in answers if isinstance(e, Evidence) and e.status is not None]
         dns = any(_hostname(split_url(e.url)[1]) in resolver.answered for e in up)
         return Canary(up=bool(up), dns_trusted=dns)
+
+
+class _CleanReuseConnector(aiohttp.TCPConnector):
+    """A connector that reuses only connections with nothing waiting on them.
+
+    aiohttp hands out a kept-alive connection without looking at what arrived
+    while it sat idle, so a response no request asked for (a server's stray
+    second answer, a late HEAD body) became the next link's answer: another
+    link's 404, and a false "dead". Such a connection is closed instead.
+    """
+
+    async def _get(self, *args: Any, **kwargs: Any) -> Any:
+        while True:
+            got = await super()._get(*args, **kwargs)
+            protocol = getattr(got, "protocol", got)  # a Connection, or a bare protocol before aiohttp 3.10
+            if got is None or not getattr(protocol, "should_close", False):
+                return got
+            got.close()  # and look at the next idle connection, if any
 
 
 def check_error(exc: BaseException) -> CheckResult:

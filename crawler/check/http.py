@@ -34,6 +34,8 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Statuses worth asking again: the server may answer differently in a moment.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 509, 520, 521, 522, 523, 524, 525, 526, 527,
                             529, 530, 598, 599})
+# HEAD failures that say more about the server's HEAD than about the page.
+_HEAD_DOUBTS = frozenset({"protocol_error", "connection_reset", "timeout"})
 _KEPT_HEADERS = ("content-type", "content-length", "server", "cf-mitigated", "retry-after", "location",
                  "x-datadome", "x-amz-cf-id")
 # Files whose existence HEAD can prove without a body, by extension (any case).
@@ -102,7 +104,7 @@ def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> 
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year or day beyond a C long
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=_dt.timezone.utc)
@@ -145,13 +147,17 @@ class Fetcher:
             # less: _request() (tenacity's retries) only for a transient failure.
             outcome = await self._attempt(method, current, cookies, timeout, deadline)
             attempts = 1
-            if outcome.transient and self.settings.retries:
+            head_doubt = method == "HEAD" and isinstance(outcome, _Failure) and outcome.kind in _HEAD_DOUBTS
+            if outcome.transient and self.settings.retries and not head_doubt:
                 outcome, attempts = await self._request(method, current, cookies, timeout, deadline, outcome)
             evidence.attempts += attempts
             evidence.method = method
             if isinstance(outcome, _Failure):
-                if method == "HEAD" and outcome.kind in ("protocol_error", "connection_reset"):
-                    method = "GET"  # some servers mishandle HEAD; ask properly before judging
+                if head_doubt:
+                    # Some servers mishandle HEAD (a broken answer, a reset, or
+                    # none at all): ask properly, with GET and its retries, before
+                    # judging, rather than asking HEAD again.
+                    method = "GET"
                     continue
                 evidence.error, evidence.error_detail = outcome.kind, outcome.detail
                 break
@@ -330,6 +336,7 @@ async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 def _redirect_target(current: str, location: str) -> tuple[str | None, str]:
+    location = _slashes_as_browsers_read(location.strip())
     try:
         # urljoin itself rejects some hosts ("http://[/", "http://[x]/").
         target = canonical_url(urljoin(current, location.strip()))
@@ -340,6 +347,22 @@ def _redirect_target(current: str, location: str) -> tuple[str | None, str]:
     if not target.startswith(("http://", "https://")):
         return None, f"redirect to {target.split(':', 1)[0]}: URL"
     return target, ""
+
+
+def _slashes_as_browsers_read(location: str) -> str:
+    """``location`` with "\\" read as "/" before its query, as browsers do (WHATWG URL).
+
+    Servers on Windows send "\\en\\page.html" and browsers go to /en/page.html;
+    read literally it is a path of percent-encoded backslashes on the same host
+    (a 404, a false "dead"), and "\\\\10.0.0.1\\x" a host the guard must see.
+    """
+    if "\\" not in location:
+        return location
+    scheme = location.split(":", 1)[0].lower() if ":" in location.split("/", 1)[0] else ""
+    if scheme not in ("", "http", "https"):
+        return location
+    cut = min((at for at in (location.find("?"), location.find("#")) if at != -1), default=len(location))
+    return location[:cut].replace("\\", "/") + location[cut:]
 
 
 def _dns_failure(exc: aiohttp.ClientConnectorDNSError) -> _Failure:

@@ -98,20 +98,39 @@ class ProbeCache:
         known = self.known(url)
         if known is not None:
             return known
-        key = probe_key(url)
+        return await self._ask(probe_key(url), probe_url(url), url)
+
+    async def front(self, url: str) -> Probe:
+        """What the site of ``url`` answers for its front page, asked once per site.
+
+        Asked only for a page that looks like the site's answer for a made-up
+        page: if the front page gets that answer too, the site answers
+        everything alike (maintenance, a wall) and the likeness proves nothing.
+        """
+        scheme, netloc, _, _ = split_url(url)
+        return await self._ask((scheme, netloc, "front page"), f"{scheme}://{netloc}/", None)
+
+    async def _ask(self, key: tuple[str, ...], target: str, url: str | None) -> Probe:
         future = self._probes.get(key)
         if future is None:
             future = self._probes[key] = asyncio.get_running_loop().create_future()
             self._evict()
             try:
-                evidence = await self._fetch(probe_url(url))
-            except BaseException:
+                evidence = await self._fetch(target)
+            except BaseException as exc:
                 self._probes.pop(key, None)
-                future.cancel()
+                if isinstance(exc, Exception):
+                    # The links waiting on this probe fail as this one does, each
+                    # its own result: a cancelled future would cancel their checks,
+                    # and a CancelledError out of a worker ended the whole run.
+                    future.set_exception(exc)
+                    future.exception()  # retrieved, even if no link was waiting
+                else:
+                    future.cancel()
                 raise
             result = Probe(status=evidence.status, final_url=evidence.final_url,
                            tokens=tokens(evidence.text()) if evidence.ok else frozenset(), error=evidence.error)
-            if result.hard_404:
+            if result.hard_404 and url is not None:
                 host = split_url(url)[1]
                 self._hard_404s[host] = self._hard_404s.get(host, 0) + 1
             future.set_result(result)

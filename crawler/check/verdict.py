@@ -129,21 +129,23 @@ class Probe:
 
 
 def decide(evidence: Evidence, probe: Probe | None = None, *, dns_trusted: bool = False,
-           accept: frozenset[int] = frozenset()) -> CheckResult:
+           accept: frozenset[int] = frozenset(), front: Probe | None = None) -> CheckResult:
+    """``front``: what the site answered for its front page, asked only when
+    the page looks like the site's answer for a made-up page (see _success())."""
     status = evidence.status
     if (not evidence.redirects and evidence.error is None and probe is not None and probe.hard_404
             and status is not None and 200 <= status < 300 and status not in accept and not _is_challenge(evidence)):
         # Most links: a page answered at once, and its site answers made-up
         # pages with a real 404, so no soft-404 test applies (see _success()).
         return CheckResult(Verdict.ALIVE, "ok", f"HTTP {status}", status, None, (), round(evidence.elapsed, 3))
-    verdict, reason, detail = _decide(evidence, probe, dns_trusted, accept)
+    verdict, reason, detail = _decide(evidence, probe, dns_trusted, accept, front)
     # Positional: verdict, reason, detail, status, final_url, redirects, elapsed.
     return CheckResult(verdict, reason, detail, status, evidence.final_url if evidence.redirects else None,
                        tuple(evidence.redirects), round(evidence.elapsed, 3))
 
 
 def _decide(e: Evidence, probe: Probe | None, dns_trusted: bool,
-            accept: frozenset[int]) -> tuple[Verdict, str, str]:
+            accept: frozenset[int], front: Probe | None = None) -> tuple[Verdict, str, str]:
     if e.error is not None:
         return _failure(e, dns_trusted)
     status = e.status
@@ -167,7 +169,7 @@ def _decide(e: Evidence, probe: Probe | None, dns_trusted: bool,
         return Verdict.UNREACHABLE, f"http_{status}", f"HTTP {status} without a usable Location"
     if status < 200:
         return Verdict.UNREACHABLE, f"http_{status}", f"HTTP {status}"
-    return _success(e, probe)
+    return _success(e, probe, front)
 
 
 def _failure(e: Evidence, dns_trusted: bool) -> tuple[Verdict, str, str]:
@@ -223,7 +225,7 @@ def _page_key(url: str) -> tuple[str, str, str]:
     return host, parts.path.rstrip("/") or "/", parts.query
 
 
-def _success(e: Evidence, probe: Probe | None) -> tuple[Verdict, str, str]:
+def _success(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tuple[Verdict, str, str]:
     status = e.status
     redirected = bool(e.redirects) and not same_page(e.url, e.final_url)
     if redirected:
@@ -236,6 +238,12 @@ def _success(e: Evidence, probe: Probe | None) -> tuple[Verdict, str, str]:
                 and not _ERROR_PAGE_RE.search(urlsplit(e.url).path):
             return Verdict.DEAD, "redirect_to_error_page", f"redirects to an error page ({e.final_url})"
     soft = _soft_404(e, probe)
+    if soft and front is not None and _answers_alike(e, front) and not _says_not_found(e):
+        # The site gives its front page the answer it gave this page and a
+        # made-up one: it answers everything alike (down for maintenance, a
+        # wall), so the likeness says nothing about this page.
+        return (Verdict.UNREACHABLE, "site_answers_alike",
+                "the site answers every page, its front page too, with the same page: nothing to judge by")
     if soft:
         return Verdict.DEAD, "soft_404", soft
     if redirected and _permanent_move(e):
@@ -253,6 +261,27 @@ def _permanent_move(e: Evidence) -> bool:
             return True
         previous = hop.url
     return False
+
+
+def needs_front_page(result: CheckResult, probe: Probe | None) -> bool:
+    """Whether ``result`` is a soft 404 by likeness to a made-up page, which the
+    front page must not share (a "not found" title needs no such check)."""
+    return result.reason == "soft_404" and probe is not None and probe.answers_anything
+
+
+def _says_not_found(e: Evidence) -> bool:
+    title = e.title
+    return bool(title) and not_found_title(title)
+
+
+def _answers_alike(e: Evidence, front: Probe) -> bool:
+    """Whether the site's front page got the same answer as the page ``e``."""
+    if not front.answers_anything:
+        return False
+    if front.final_url == e.final_url:
+        return True
+    page = tokens(e.text())
+    return len(page) >= MIN_TOKENS and similarity(page, front.tokens) >= SOFT_404_SIMILARITY
 
 
 def _soft_404(e: Evidence, probe: Probe | None) -> str:
