@@ -39,6 +39,7 @@ REASONS = {
     "http_404": "not found (404)", "http_410": "gone (410)", "dns_nxdomain": "the host name no longer exists",
     "redirect_to_root": "redirects to the site's front page", "redirect_to_error_page": "redirects to an error page",
     "soft_404": "a “not found” page served as if it were the page",
+    "site_answers_alike": "the site answers every page alike (maintenance, a wall?); not judged",
     "possibly_cut": "the citation may be cut or joined wrongly; no reading answers",
     "timeout": "no answer in time", "connection_refused": "connection refused", "connection_reset": "connection reset",
     "connection_error": "cannot connect", "tls_error": "secure connection failed", "dns_error": "name lookup failed",
