@@ -109,6 +109,9 @@ def load_settings(path: Path | None) -> Settings:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     settings = _build(Settings, data, f"{path}", exclude={"base_dir"})
     wrong = settings.history.problems()
+    if settings.check.give_up_after < 0:
+        wrong.append(f"[check] give_up_after must not be negative (0 asks every link), not "
+                     f"{settings.check.give_up_after}")
     if settings.store.keep_reports_days < 0:
         wrong.append(f"[store] keep_reports_days must not be negative, not {settings.store.keep_reports_days}")
     if wrong:

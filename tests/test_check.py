@@ -341,6 +341,52 @@ def test_hanging_server_times_out_as_unreachable(fake):
     assert time.monotonic() - started < 10
 
 
+def _slow(seconds: float):
+    async def handler(request: web.Request) -> web.Response:
+        await asyncio.sleep(seconds)
+        return web.Response(text=html("Too late", 60), content_type="text/html")
+    return handler
+
+
+# One link at a time, so the order of the answers is the order of the links.
+PATIENT_ONCE = replace(FAST, timeout=0.3, retries=0, max_per_host=1, give_up_after=3)
+
+
+def test_after_links_in_a_row_without_answer_the_hosts_others_are_unreachable_without_being_asked(fake):
+    asked: list[str] = []
+
+    async def hang(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        await asyncio.sleep(5)
+        return web.Response(text="never")
+    fake.fallback("slow.example.org", hang)
+    fake.route("www.mofa.go.jp", "/speech.html", page("Speech by the Minister"))
+    urls = [f"http://slow.example.org/report{i}.html" for i in range(20)]
+    run = run_check(fake, *urls, "http://www.mofa.go.jp/speech.html", settings=PATIENT_ONCE)
+    reasons = [run.results[normalise(url).url].reason for url in urls]
+    assert reasons == ["timeout"] * 3 + ["host_unresponsive"] * 17
+    assert {run.results[normalise(url).url].verdict for url in urls} == {Verdict.UNREACHABLE}
+    assert len(asked) == 3
+    assert run.results["http://www.mofa.go.jp/speech.html"].verdict is Verdict.ALIVE  # other hosts are asked
+
+
+def test_a_host_that_answers_between_its_timeouts_keeps_being_asked(fake):
+    for i in range(12):
+        fake.route("slow.example.org", f"/p{i}.html", page(f"Page {i}") if i % 3 == 2 else _slow(5))
+    urls = [f"http://slow.example.org/p{i}.html" for i in range(12)]
+    run = run_check(fake, *urls, settings=PATIENT_ONCE)
+    reasons = [run.results[normalise(url).url].reason for url in urls]
+    assert "host_unresponsive" not in reasons
+    assert reasons.count("ok") == 4
+
+
+def test_give_up_after_zero_asks_every_link(fake):
+    fake.fallback("slow.example.org", _slow(5))
+    urls = [f"http://slow.example.org/report{i}.html" for i in range(6)]
+    run = run_check(fake, *urls, settings=replace(PATIENT_ONCE, give_up_after=0))
+    assert {run.results[normalise(url).url].reason for url in urls} == {"timeout"}
+
+
 def test_refused_port_is_unreachable(fake):
     result = verdict(fake, "http://closed.example.org/", connect_to=[
         f"closed.example.org:80:127.0.0.1:{free_port()}", *fake.connect_to("canary.test")])

@@ -54,6 +54,7 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path):
     ("[archive]\nsave_timeout = inf\n", "archive: save_timeout: expected a finite number, got inf"),
     ("[archive]\ntimeout = nan\n", "archive: timeout: expected a finite number, got nan"),
     ("[check]\ntimeout = -inf\n", "check: timeout: expected a finite number, got -inf"),
+    ("[check]\ngive_up_after = -1\n", "give_up_after must not be negative"),
 ])
 def test_config_mistakes_are_named(tmp_path, toml, message):
     config = tmp_path / "crawler.toml"

@@ -38,6 +38,9 @@ NETWORK_DOWN = "down"
 # Links checked before a failed canary is believed: if all of them fail at the
 # network level too, the network is down.
 PROBATION = 8
+# A host that gives these, link after link, is not answering at all: the rest of
+# its links are not asked (give_up_after). TLS and DNS failures fail fast anyway.
+_SILENT = frozenset({"timeout", "connection_refused", "connection_error", "connection_reset"})
 _NETWORK_ERRORS = frozenset({"dns_nxdomain", "dns_error", "timeout", "connection_refused", "connection_error",
                              "connection_reset", "tls_error"})
 
@@ -238,17 +241,26 @@ class Checker:
         self._network_known = canary.up
 
         dns_trusted = canary.dns_trusted
+        give_up_after = max(0, self.settings.give_up_after)
+        silent: dict[str, int] = {}  # by host: links in a row that got no answer at all
 
         async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
+            if give_up_after and silent.get(host, 0) >= give_up_after:
+                return link, _unresponsive(silent[host])
             # The one boundary of a link's check: whatever a server or a bug
             # makes it raise is that link's result, and the run goes on.
             try:
                 result = await self._check_url(link.url, host, fetcher, probes, dns_trusted)
                 if result.verdict is Verdict.DEAD and (link.alternatives or link.uncertain):
                     result = await self._other_readings(link, host, fetcher, probes, dns_trusted, result)
-                return link, result
             except Exception as exc:  # noqa: BLE001 - the point of a boundary
                 return link, check_error(exc)
+            if result.status is not None:
+                if silent:
+                    silent.pop(host, None)  # it answered: whatever it said, it is there
+            elif result.reason in _SILENT:
+                silent[host] = silent.get(host, 0) + 1
+            return link, result
 
         def on_result(done: tuple[Link, CheckResult]) -> None:
             link, result = done
@@ -386,6 +398,13 @@ class _CleanReuseConnector(aiohttp.TCPConnector):
             if got is None or not getattr(protocol, "should_close", False):
                 return got
             got.close()  # and look at the next idle connection, if any
+
+
+def _unresponsive(count: int) -> CheckResult:
+    """A link not asked: its host gave no answer to ``count`` links in a row. Never dead."""
+    return CheckResult(Verdict.UNREACHABLE, "host_unresponsive",
+                       f"not asked: the host gave no answer to {count} links in a row "
+                       "(timeouts, refused or reset connections)")
 
 
 def check_error(exc: BaseException) -> CheckResult:

@@ -34,6 +34,7 @@ class CheckSettings:
     retry_after_cap: float = 60.0
     link_budget: float = 120.0
     run_timeout: float = 0.0
+    give_up_after: int = 5  # links of one host in a row without any answer; 0: ask every link
     max_redirects: int = 10
     max_body_bytes: int = 65536
     user_agent: str = DEFAULT_USER_AGENT

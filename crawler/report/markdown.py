@@ -41,6 +41,7 @@ REASONS = {
     "soft_404": "a “not found” page served as if it were the page",
     "site_answers_alike": "the site answers every page alike (maintenance, a wall?); not judged",
     "possibly_cut": "the citation may be cut or joined wrongly; no reading answers",
+    "host_unresponsive": "not asked: its host answered none of the links before it",
     "timeout": "no answer in time", "connection_refused": "connection refused", "connection_reset": "connection reset",
     "connection_error": "cannot connect", "tls_error": "secure connection failed", "dns_error": "name lookup failed",
     "redirect_loop": "redirects in a loop", "too_many_redirects": "too many redirects",
