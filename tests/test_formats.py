@@ -171,6 +171,11 @@ def test_stdin_format_is_sniffed():
 
 # --- Hostile HTML
 
+def test_html_page_that_is_only_a_url_is_read_without_a_warning(tmp_path, recwarn):
+    assert links(tmp_path, "r.html", "https://www.un.org/a") == [("https://www.un.org/a", 1, None)]
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_deeply_nested_html_is_walked_without_recursion(tmp_path):
     html = "<html><body>" + "<div>" * 1000 + "http://www.example.org/deep" + "</div>" * 1000 + "</body></html>"
     assert len(html) < 12_000  # the 11 KB file that stopped a recursive walk

@@ -170,10 +170,13 @@ class _Segment:
 def html_entries(content: bytes | str, source: str) -> Iterator[Entry]:
     """One entry per innermost block (or <br>-separated line) of an HTML page."""
     from bs4 import BeautifulSoup, Comment, Declaration, Doctype, ProcessingInstruction
-    from bs4 import XMLParsedAsHTMLWarning
+    from bs4 import MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        # A page that is only a URL (or a file name) is a reference list of one
+        # link, not a mistake: without this, bs4 printed ten lines of advice.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(content, "html.parser")
     base_tag = soup.find("base", href=True)
     base = str(base_tag["href"]) if base_tag is not None else ""
