@@ -142,6 +142,26 @@ def test_broken_bibtex_entry_is_reported_and_the_rest_read(tmp_path):
     assert error.source == f"{path}:1" and not error.fatal
 
 
+def test_bibtex_string_macros_are_expanded(tmp_path):
+    bib = ('@string{un = "https://www.un.org/"}\n'
+           '@misc{a, url = un # "a"}\n')
+    assert links(tmp_path, "r.bib", bib) == [("https://www.un.org/a", 2, None)]
+
+
+def test_bibtex_macros_that_double_themselves_are_reported_not_expanded(tmp_path):
+    # A "billion laughs": each macro two copies of the one before, 2**40 characters from 1 KB.
+    bib = ('@string{s0 = "ab"}\n'
+           + "".join(f"@string{{s{i} = s{i - 1} # s{i - 1}}}\n" for i in range(1, 41))
+           + "@misc{big, note = s40}\n"
+           "@misc{b, url = {https://www.un.org/b}}\n")
+    path = tmp_path / "r.bib"
+    path.write_text(bib, encoding="utf-8")
+    extraction = extract_all([str(path)])
+    assert [link.url for link in extraction.links] == ["https://www.un.org/b"]
+    assert extraction.errors and all("@string macros expand" in error.message for error in extraction.errors)
+    assert all(not error.fatal for error in extraction.errors)
+
+
 def test_stdin_format_is_sniffed():
     import io
 
@@ -150,6 +170,11 @@ def test_stdin_format_is_sniffed():
 
 
 # --- Hostile HTML
+
+def test_html_page_that_is_only_a_url_is_read_without_a_warning(tmp_path, recwarn):
+    assert links(tmp_path, "r.html", "https://www.un.org/a") == [("https://www.un.org/a", 1, None)]
+    assert [str(w.message) for w in recwarn] == []
+
 
 def test_deeply_nested_html_is_walked_without_recursion(tmp_path):
     html = "<html><body>" + "<div>" * 1000 + "http://www.example.org/deep" + "</div>" * 1000 + "</body></html>"

@@ -100,6 +100,11 @@ def www_token(size: int) -> str:
     return "www." * (size // 4) + "\n"
 
 
+def access_phrases(size: int) -> str:
+    """One reference of nothing but access phrases without a date (Cyrillic: no ASCII fast path)."""
+    return "1. " + "дата обращения " * (size // 15) + "\n"
+
+
 def test_markdown_backtick_runs_are_linear(tmp_path):
     assert time_ratio(tmp_path, "r.md", backtick_runs, 64_000) < MAX_RATIO
 
@@ -133,3 +138,8 @@ def test_huge_www_token_is_linear_in_time_and_memory(tmp_path):
     assert time_ratio(tmp_path, "r.txt", www_token, 250_000) < MAX_RATIO
     growth, per_byte = memory_ratio(tmp_path, "r.txt", www_token, 250_000)
     assert growth < MAX_RATIO and per_byte < 16
+
+
+def test_a_reference_of_thousands_of_access_phrases_is_linear(tmp_path):
+    # Each phrase once read the whole rest of the reference for its date.
+    assert time_ratio(tmp_path, "r.txt", access_phrases, 7_500) < MAX_RATIO

@@ -158,21 +158,33 @@ def looks_like_date(text: str) -> bool:
     return any(form.fullmatch(text) for form in _FORMS) or bool(_DATE_LIKE_RE.fullmatch(text))
 
 
-def parse_date(text: str, *, today: _dt.date | None = None) -> tuple[AccessDate | None, str | None, int]:
-    """Read one date at the start of ``text``.
+# The most of a text a date can take: "3rd of September, 2015" with room for
+# odd spacing. Callers pass the rest of a reference; reading (and copying,
+# and translating) all of it for every access phrase made a reference of
+# thousands of phrases ("обращения обращения …") take minutes.
+_DATE_MAX_CHARS = 80
+
+
+def parse_date(text: str, start: int = 0, *,
+               today: _dt.date | None = None) -> tuple[AccessDate | None, str | None, int]:
+    """Read one date at ``text[start:]``.
 
     Returns ``(date, error, length)``. ``length`` is 0 when nothing date-like is
     there. ``error`` explains why a date-like text is not a possible access date.
+    Only the first _DATE_MAX_CHARS characters are read: a longer "date" is none.
     """
+    # One character more than a date can take, so that a date's look-ahead
+    # ("2021" not followed by a digit) sees what really follows it.
+    text = text[start:start + _DATE_MAX_CHARS + 1]
     if not text.isascii():
         text = text.translate(_FULLWIDTH)
     for form in _FORMS:
         m = form.match(text)
-        if m:
+        if m and m.end() <= _DATE_MAX_CHARS:
             date, error = _validate(m, today=today)
             return date, error, m.end()
     m = _DATE_LIKE_RE.match(text)
-    if m:
+    if m and m.end() <= _DATE_MAX_CHARS:
         return None, "is not a date that exists", m.end()
     return None, None, 0
 
@@ -353,7 +365,7 @@ def _read_keyword_dates(text: str, begin: int, today: _dt.date | None) -> tuple[
                                                                                    AccessDate | None, str | None], ...]:
     found = []
     for m in _KEYWORD_RE.finditer(text, begin):
-        date, error, length = parse_date(text[m.end():], today=today)
+        date, error, length = parse_date(text, m.end(), today=today)
         if length:
             end = m.end() + length
             found.append((m.start() - begin, end - begin, text[m.end():end], date, error))
@@ -375,7 +387,7 @@ def starts_with_access_date(text: str) -> bool:
     if text.isascii() and text[:3].lower() not in _ASCII_OPENINGS:
         return False
     m = _KEYWORD_RE.match(text)
-    return bool(m and parse_date(text[m.end():])[2])
+    return bool(m and parse_date(text, m.end())[2])
 
 
 def date_after(text: str, pos: int, *, today: _dt.date | None = None) -> DateMention | None:
@@ -383,7 +395,7 @@ def date_after(text: str, pos: int, *, today: _dt.date | None = None) -> DateMen
     gap = re.compile(r"[\s,;:(\[–—-]*").match(text, pos)
     assert gap is not None
     start = gap.end()
-    date, error, length = parse_date(text[start:], today=today)
+    date, error, length = parse_date(text, start, today=today)
     if not length:
         return None
     return DateMention(pos, start + length, text[start:start + length], date, error)

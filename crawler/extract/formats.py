@@ -170,10 +170,13 @@ class _Segment:
 def html_entries(content: bytes | str, source: str) -> Iterator[Entry]:
     """One entry per innermost block (or <br>-separated line) of an HTML page."""
     from bs4 import BeautifulSoup, Comment, Declaration, Doctype, ProcessingInstruction
-    from bs4 import XMLParsedAsHTMLWarning
+    from bs4 import MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        # A page that is only a URL (or a file name) is a reference list of one
+        # link, not a mistake: without this, bs4 printed ten lines of advice.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
         soup = BeautifulSoup(content, "html.parser")
     base_tag = soup.find("base", href=True)
     base = str(base_tag["href"]) if base_tag is not None else ""
@@ -322,6 +325,10 @@ class _BibParser:
         self.text = text
         self.pos = 0
         self.macros = dict(_BIB_MONTHS)
+        # What @string macros may add to the document, all uses together. A
+        # macro can be two copies of the one before it: thirty such lines,
+        # 700 bytes, made a gigabyte. Real files reuse short macros: far less.
+        self._expansion_budget = 4 * len(text) + (1 << 20)
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self._entry_starts = entry_starts(text)
 
@@ -426,7 +433,14 @@ class _BibParser:
             raise _BibSyntaxError(f"unexpected “{c}” at line {self.line_of(start)}")
         self.pos = m.end()
         word = m.group()
-        return word if word.isdigit() else self.macros.get(word.lower(), word)
+        if word.isdigit():
+            return word
+        value = self.macros.get(word.lower(), word)
+        self._expansion_budget -= len(value)
+        if self._expansion_budget < 0:
+            raise _BibSyntaxError(f"@string macros expand to far more text than the file holds "
+                                  f"(“{word[:40]}” at line {self.line_of(start)})")
+        return value
 
 
 def delimited_value_end(text: str, start: int, limit: int) -> int | None:
