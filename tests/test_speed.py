@@ -6,13 +6,13 @@ import asyncio
 import gc
 import gzip
 
-import aiohttp
 import pytest
 from aiohttp import web
 
 from crawler.check import Checker, CheckSettings, ConnectTo
 from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.resolve import GuardedResolver
+from crawler.check.transport import Transport
 from crawler.model import Link
 from sites import FakeWeb, page
 
@@ -27,8 +27,11 @@ def fake(tmp_path):
 
 async def fetch_body(fake: FakeWeb, url: str) -> bytes:
     resolver = GuardedResolver(connect_to=tuple(ConnectTo.parse(rule) for rule in fake.connect_to()))
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=resolver)) as session:
-        evidence = await Fetcher(session, resolver, HttpSettings(max_body_bytes=LIMIT)).fetch(url)
+    transport = Transport(resolver, headers={})
+    try:
+        evidence = await Fetcher(transport, resolver, HttpSettings(max_body_bytes=LIMIT)).fetch(url)
+    finally:
+        await transport.close()
     assert evidence.status == 200, evidence
     return evidence.body
 

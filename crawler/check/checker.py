@@ -20,7 +20,6 @@ from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from crawler.check.dns import make_resolver
@@ -29,6 +28,7 @@ from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
 from crawler.check.resolve import ConnectTo, GuardedResolver, PrivateAddressError, is_ip_literal
+from crawler.check.transport import Transport
 from crawler.check.settings import CheckSettings, HostSettings
 from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root, needs_front_page
 from crawler.model import CheckResult, Link, Verdict
@@ -111,9 +111,9 @@ class Checker:
             "Accept-Language": "en-US,en;q=0.9",
         }
 
-    def _ssl(self) -> ssl.SSLContext | bool:
+    def _ssl(self) -> ssl.SSLContext | None:
         if not self.settings.ca_bundle:
-            return True  # aiohttp's verified default context, made once at import: no second one
+            return None  # aiohttp's verified default context, made once at import: no second one
         return ssl.create_default_context(cafile=self.settings.ca_bundle)
 
     def _override(self, host: str) -> HostSettings | None:
@@ -166,16 +166,15 @@ class Checker:
 
     async def _check(self, links: Iterable[Link] | AsyncIterable[Link], resolver: GuardedResolver) -> CheckRun:
         run = CheckRun()
-        connector = _CleanReuseConnector(limit=self.settings.max_concurrency + 8, limit_per_host=0,
-                                         resolver=resolver, ssl=self._ssl(), ttl_dns_cache=300)
         every: list[Link] = []
         probation = _Probation(on=False)
-        async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
-                                         headers=self._headers(), trust_env=False,
-                                         max_field_size=16384) as session:
+        # No proxy from the environment, no cookie jar (Fetcher keeps a link's own cookies).
+        transport = Transport(resolver, headers=self._headers(), ssl=self._ssl(), max_field_size=16384,
+                              dns_ttl=300, max_idle=self.settings.max_concurrency + 8)
+        try:
             scheduler: HostScheduler[Link, tuple[Link, CheckResult]] = HostScheduler(
                 self.settings.max_concurrency, self.policy)
-            fetcher = Fetcher(session, resolver, self.http, pause_host=scheduler.pause)
+            fetcher = Fetcher(transport, resolver, self.http, pause_host=scheduler.pause)
             probes = ProbeCache(fetcher.fetch)
             something_to_check = asyncio.Event()
 
@@ -222,20 +221,22 @@ class Checker:
                 elif not probation.scheduled and producer.done():
                     run.network = None  # nothing needed the network: say nothing about it
                 else:
-                    await self._dispatch(run, scheduler, session, resolver, fetcher, probes, probation)
+                    await self._dispatch(run, scheduler, transport, resolver, fetcher, probes, probation)
                 # Every link must be known, checked or not (unless interrupted).
                 await asyncio.gather(producer, return_exceptions=True)
             finally:
                 self._stop = None
                 producer.cancel()
                 await asyncio.gather(producer, return_exceptions=True)
+        finally:
+            await transport.close()
         self._conclude(run, every, resolver, probation)
         return run
 
     async def _dispatch(self, run: CheckRun, scheduler: HostScheduler[Link, tuple[Link, CheckResult]],
-                        session: aiohttp.ClientSession, resolver: GuardedResolver, fetcher: Fetcher,
+                        transport: Transport, resolver: GuardedResolver, fetcher: Fetcher,
                         probes: ProbeCache, probation: _Probation) -> None:
-        canary = await self._canary(session, resolver)
+        canary = await self._canary(transport, resolver)
         run.dns_trusted = canary.dns_trusted
         probation.on = not canary.up
         self._network_known = canary.up
@@ -366,13 +367,13 @@ class Checker:
                             front=await probes.front(url))
         return result
 
-    async def _canary(self, session: aiohttp.ClientSession, resolver: GuardedResolver) -> Canary:
+    async def _canary(self, transport: Transport, resolver: GuardedResolver) -> Canary:
         if not self.settings.canary_urls:
             # Nothing vouches for the network: the first links are on probation,
             # and DNS is trusted only once it has answered for one of them.
             return Canary(up=False, dns_trusted=False)
         quick = replace(self.http, retries=0, timeout=self.settings.canary_timeout)
-        fetcher = Fetcher(session, resolver, quick)
+        fetcher = Fetcher(transport, resolver, quick)
         # return_exceptions: the canary is outside the per-link boundary, and a
         # captive portal may answer it with anything; one that raised says nothing.
         answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls),
@@ -380,24 +381,6 @@ class Checker:
         up = [e for e in answers if isinstance(e, Evidence) and e.status is not None]
         dns = any(_hostname(split_url(e.url)[1]) in resolver.answered for e in up)
         return Canary(up=bool(up), dns_trusted=dns)
-
-
-class _CleanReuseConnector(aiohttp.TCPConnector):
-    """A connector that reuses only connections with nothing waiting on them.
-
-    aiohttp hands out a kept-alive connection without looking at what arrived
-    while it sat idle, so a response no request asked for (a server's stray
-    second answer, a late HEAD body) became the next link's answer: another
-    link's 404, and a false "dead". Such a connection is closed instead.
-    """
-
-    async def _get(self, *args: Any, **kwargs: Any) -> Any:
-        while True:
-            got = await super()._get(*args, **kwargs)
-            protocol = getattr(got, "protocol", got)  # a Connection, or a bare protocol before aiohttp 3.10
-            if got is None or not getattr(protocol, "should_close", False):
-                return got
-            got.close()  # and look at the next idle connection, if any
 
 
 def _unresponsive(count: int) -> CheckResult:

@@ -13,21 +13,25 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import email.utils
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import aiohttp
+from aiohttp import ClientError, ClientOSError, ClientPayloadError, ServerDisconnectedError
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from crawler.check.evidence import Evidence, split_url
 from crawler.check.resolve import GuardedResolver, NameNotFoundError, PrivateAddressError, is_ip_literal
+from crawler.check.transport import ConnectFailure, DnsFailure, Transport
 from crawler.extract.urls import UrlError, canonical_url
 from crawler.model import Redirect
 
 if TYPE_CHECKING:
+    from aiohttp import StreamReader
     from tenacity import RetryCallState
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -113,14 +117,12 @@ def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> 
 
 
 class Fetcher:
-    def __init__(self, session: aiohttp.ClientSession, resolver: GuardedResolver, settings: HttpSettings,
+    def __init__(self, transport: Transport, resolver: GuardedResolver, settings: HttpSettings,
                  *, pause_host: Callable[[str, float], None] = lambda host, seconds: None) -> None:
-        self.session = session
+        self.transport = transport
         self.resolver = resolver
         self.settings = settings
         self.pause_host = pause_host
-        # "total" bounds the whole request, a slowly dripping body included.
-        self._timeout = aiohttp.ClientTimeout(total=settings.timeout, sock_connect=settings.connect_timeout)
         self._backoff: Callable[[RetryCallState], float] | None = None  # made at the first retry
 
     async def fetch(self, url: str, *, head_first: bool | None = None, timeout: float | None = None,
@@ -246,67 +248,66 @@ class Fetcher:
 
     async def _attempt(self, method: str, url: str, cookies: dict[str, str], timeout: float | None,
                        deadline: float) -> _Response | _Failure:
+        s = self.settings
+        seconds = timeout or s.timeout
         try:
             target = URL(url, encoded=True)
             host = target.raw_host or ""
             if is_ip_literal(host):
                 self.resolver.check_literal(host, target.port or 0)
             left = deadline - time.monotonic()
-            if timeout is None and left >= self.settings.timeout:
-                request_timeout = self._timeout  # the common case: one shared object
-            else:
-                seconds = max(0.001, min(timeout or self.settings.timeout, left))
-                request_timeout = aiohttp.ClientTimeout(total=seconds,
-                                                        sock_connect=min(seconds, self.settings.connect_timeout))
-            # Awaited and released by hand, as aiohttp allows: "async with" costs
-            # four coroutines more per request (two __aenter__, two __aexit__).
-            response = await self.session.request(method, target, allow_redirects=False, timeout=request_timeout,
-                                                  cookies=cookies or None)
-            try:
-                body = b""
-                got = response.headers.get
-                if method == "GET":
-                    length, limit = response.content_length, self.settings.max_body_bytes
-                    if length is not None and length <= limit and got("Content-Encoding") is None:
-                        # The parser stops at Content-Length, so one read is bounded too
-                        # (not so for a compressed body, which may inflate far beyond it).
-                        body = await response.read()
-                    else:
-                        body = await _read_prefix(response, limit)
-                headers = {name: value for name in _KEPT_HEADERS if (value := got(name)) is not None}
-                jar = ({name: morsel.value for name, morsel in response.cookies.items()}
-                       if got("Set-Cookie") is not None else {})
-                result = _Response(response.status, headers, body, jar)
-            finally:
-                response.release()
+            if left < seconds:
+                seconds = max(0.001, left)
+            # One deadline for the whole request, a slowly dripping body included.
+            async with asyncio.timeout(seconds):
+                reply = await self.transport.request(method, target, cookies=cookies or None,
+                                                     connect_timeout=min(seconds, s.connect_timeout))
+                try:
+                    body = b""
+                    got = reply.headers.get
+                    if method == "GET":
+                        length, limit = reply.content_length, s.max_body_bytes
+                        if length is not None and length <= limit and got("Content-Encoding") is None:
+                            # The parser stops at Content-Length, so one read is bounded too
+                            # (not so for a compressed body, which may inflate far beyond it).
+                            body = await reply.content.read()
+                        else:
+                            body = await _read_prefix(reply.content, limit)
+                    headers = {name: value for name in _KEPT_HEADERS if (value := got(name)) is not None}
+                    jar = reply.cookies() if got("Set-Cookie") is not None else {}
+                    result = _Response(reply.status, headers, body, jar)
+                finally:
+                    reply.release()
         except PrivateAddressError as exc:
             return _Failure("private_address", str(exc), transient=False)
-        except asyncio.TimeoutError:
-            return _Failure("timeout", f"no answer within {timeout or self.settings.timeout:g} s", transient=True)
-        except aiohttp.ClientConnectorDNSError as exc:
-            return _dns_failure(exc)
-        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
-            return _Failure("tls_error", _short(exc), transient=False)
-        except aiohttp.ClientConnectorError as exc:
+        except DnsFailure as exc:
+            return _dns_failure(exc.os_error)
+        except ConnectFailure as exc:
+            if isinstance(exc.os_error, ssl.SSLError):
+                return _Failure("tls_error", _short(exc.os_error), transient=False)
+            if isinstance(exc.os_error, TimeoutError):
+                return _Failure("timeout", f"no connection within {min(seconds, s.connect_timeout):g} s",
+                                transient=True)
             if isinstance(exc.os_error, ConnectionRefusedError):
                 return _Failure("connection_refused", "connection refused", transient=True)
-            return _Failure("connection_error", _short(exc), transient=True)
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            return _Failure("connection_error", _short(exc.os_error), transient=True)
+        except TimeoutError:
+            return _Failure("timeout", f"no answer within {timeout or s.timeout:g} s", transient=True)
+        except (ServerDisconnectedError, ClientOSError) as exc:
             return _Failure("connection_reset", _short(exc), transient=True)
-        except aiohttp.ClientPayloadError as exc:
+        except ClientPayloadError as exc:
             return _Failure("protocol_error", f"broken response body ({_short(exc)})", transient=True)
-        except aiohttp.ClientResponseError as exc:
+        except HttpProcessingError as exc:
             return _Failure("protocol_error", f"malformed response ({exc.message})", transient=False)
-        except (aiohttp.InvalidURL, ValueError, UnicodeError) as exc:
+        except (ValueError, UnicodeError) as exc:
             return _Failure("malformed_url", _short(exc), transient=False)
-        except aiohttp.ClientError as exc:
+        except ClientError as exc:
             return _Failure("connection_error", _short(exc), transient=True)
         if result.status == 429 or (result.status == 503 and "retry-after" in result.headers):
             delay = parse_retry_after(result.headers.get("retry-after"))
             result.retry_after = delay
             # Slow the whole host down, not just this request.
-            self.pause_host(host, min(delay if delay is not None else self.settings.backoff_initial,
-                                      self.settings.retry_after_cap))
+            self.pause_host(host, min(delay if delay is not None else s.backoff_initial, s.retry_after_cap))
         return result
 
 
@@ -318,7 +319,7 @@ def _waits_too_long(settings: HttpSettings) -> Callable[[RetryCallState], bool]:
     return stop
 
 
-async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
+async def _read_prefix(content: StreamReader, limit: int) -> bytes:
     """At most ``limit`` bytes of the body: a 30 MB PDF is never downloaded to learn it exists.
 
     For a body of unknown or larger length, or a compressed one; _attempt()
@@ -326,8 +327,8 @@ async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """
     chunks: list[bytes] = []
     size = 0
-    while size < limit and not response.content.at_eof():
-        chunk = await response.content.read(limit - size)
+    while size < limit and not content.at_eof():
+        chunk = await content.read(limit - size)
         if not chunk:
             break
         chunks.append(chunk)
@@ -365,8 +366,7 @@ def _slashes_as_browsers_read(location: str) -> str:
     return location[:cut].replace("\\", "/") + location[cut:]
 
 
-def _dns_failure(exc: aiohttp.ClientConnectorDNSError) -> _Failure:
-    os_error = exc.os_error
+def _dns_failure(os_error: OSError) -> _Failure:
     if isinstance(os_error, PrivateAddressError):
         return _Failure("private_address", str(os_error), transient=False)
     if isinstance(os_error, NameNotFoundError):
