@@ -1,10 +1,10 @@
 """Name resolution: curl's --connect-to, and the guard against private addresses.
 
-Every connection aiohttp makes goes through ``GuardedResolver``, redirects
-included, so a document cannot make crawler reach a loopback or intranet
-address unless asked (an SSRF guard for auditing untrusted documents). URLs
-with an IP literal bypass resolvers in aiohttp, so ``check_literal`` guards
-those before a request is made.
+Every connection the checker's transport makes goes through
+``GuardedResolver``, redirects included, so a document cannot make crawler
+reach a loopback or intranet address unless asked (an SSRF guard for auditing
+untrusted documents). URLs with an IP literal bypass resolvers, so
+``check_literal`` guards those before a request is made.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class GuardedResolver(AbstractResolver):
     def check_literal(self, host: str, port: int) -> None:
         """Guard URLs whose host is an IP address.
 
-        aiohttp connects to those without asking a resolver, so --connect-to
+        They are connected to without asking a resolver, so --connect-to
         rules cannot apply to them, and cannot vouch for them either.
         """
         if not self.allow_private and not is_public(host.strip("[]")):
