@@ -239,3 +239,15 @@ async def test_connections_are_kept_apart_by_host_name(serve):
     await get(transport, f"http://www.kantei.go.jp:{port}/")  # same address, another site
     await transport.close()
     assert script.connections == 2
+
+
+async def test_after_a_reused_connection_is_lost_the_request_goes_on_a_new_one_not_another_idle_one(serve):
+    script = Script(lambda head, n: None if n == 3 else OK)
+    port = await serve(script)
+    transport, _ = transport_for()
+    url = f"http://www.mofa.go.jp:{port}/"
+    await asyncio.gather(get(transport, url + "a"), get(transport, url + "b"))  # two connections, both idle now
+    assert await get(transport, url + "c") == (200, b"ok")
+    await transport.close()
+    # The other idle connection is as old as the lost one: a server that closed one may have closed both.
+    assert script.connections == 3 and len(script.heads) == 4

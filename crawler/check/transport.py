@@ -111,7 +111,7 @@ class Reply:
     def content_length(self) -> int | None:
         value = self.headers.get("Content-Length")
         # The parser has refused an unreadable Content-Length already.
-        return int(value) if value is not None and value.isdigit() else None
+        return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
     def cookies(self) -> dict[str, str]:
         jar: SimpleCookie = SimpleCookie()
@@ -175,8 +175,9 @@ class Transport:
                        if cookies else "")
         head = f"{method} {target} HTTP/1.1\r\nHost: {netloc}\r\n{self._fixed_headers}{cookie_line}\r\n"
         message = head.encode("latin-1")
+        retried = False
         while True:
-            protocol = self._reused(key)
+            protocol = None if retried else self._reused(key)
             reused = protocol is not None
             if protocol is None:
                 protocol = await self._connect(key, connect_timeout)
@@ -196,6 +197,7 @@ class Transport:
             except (ServerDisconnectedError, ClientOSError):
                 self._discard(protocol)
                 if reused:
+                    retried = True
                     continue  # the server closed it while idle: once more, on a new connection
                 raise
             except BaseException:
