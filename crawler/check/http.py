@@ -270,7 +270,9 @@ class Fetcher:
                         if length is not None and length <= limit and got("Content-Encoding") is None:
                             # The parser stops at Content-Length, so one read is bounded too
                             # (not so for a compressed body, which may inflate far beyond it).
-                            body = await reply.content.read()
+                            content = reply.content
+                            # Usually the whole body came with the head: taken without a coroutine.
+                            body = content.read_nowait(-1) if content.is_eof() else await content.read()
                         else:
                             body = await _read_prefix(reply.content, limit)
                     headers = {name: value for name in _KEPT_HEADERS if (value := got(name)) is not None}
