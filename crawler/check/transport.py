@@ -175,8 +175,11 @@ class Transport:
                        if cookies else "")
         head = f"{method} {target} HTTP/1.1\r\nHost: {netloc}\r\n{self._fixed_headers}{cookie_line}\r\n"
         message = head.encode("latin-1")
+        retried = False
         while True:
-            protocol = self._reused(key)
+            # The one retry goes to a new connection: after a restart every idle
+            # connection to the host may be dead, and each would take the request.
+            protocol = None if retried else self._reused(key)
             reused = protocol is not None
             if protocol is None:
                 protocol = await self._connect(key, connect_timeout)
@@ -196,6 +199,7 @@ class Transport:
             except (ServerDisconnectedError, ClientOSError):
                 self._discard(protocol)
                 if reused:
+                    retried = True
                     continue  # the server closed it while idle: once more, on a new connection
                 raise
             except BaseException:
