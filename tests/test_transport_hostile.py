@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import pytest
 from aiohttp import web
 from yarl import URL
 
@@ -90,3 +91,37 @@ async def test_a_request_a_reused_connection_loses_is_sent_once_more_on_a_new_co
         finally:
             await transport.close()
     assert requests == [b"GET /paper.html HTTP/1.1"] * 2
+
+
+FAST = CheckSettings(retries=0, timeout=3.0, canary_timeout=3.0, canary_urls=("http://canary.test/",))
+
+
+def check(fake: FakeWeb, *urls: str, settings: CheckSettings = FAST) -> dict[str, object]:
+    checker = Checker(settings, connect_to=[ConnectTo.parse(rule) for rule in fake.connect_to()])
+    return asyncio.run(checker.check([Link(url=url, cited_as=url) for url in urls])).results
+
+
+# Set-Cookie headers that browsers (and aiohttp's ClientSession, before the
+# transport) take, but http.cookies.SimpleCookie drops whole.
+COOKIES_SIMPLECOOKIE_DROPS = {
+    "partitioned (CHIPS)": ("gate=1; Path=/; Secure; SameSite=None; Partitioned", "gate=1"),
+    "JSON value": ('consent={"analytics":false}; Path=/', 'consent={"analytics":false}'),
+    "quoted value with a semicolon": ('pref="a;b"; Path=/', 'pref="a;b"'),
+}
+
+
+@pytest.mark.parametrize("set_cookie, sent_back", COOKIES_SIMPLECOOKIE_DROPS.values(),
+                         ids=COOKIES_SIMPLECOOKIE_DROPS.keys())
+def test_a_cookie_wall_is_passed_with_the_cookie_sent_back_as_the_server_set_it(set_cookie, sent_back):
+    # A site that sets a cookie and redirects to the same page, and shows the
+    # page only to a visitor who sends that cookie back (as it sent it).
+    async def cookie_wall(request: web.Request) -> web.Response:
+        if sent_back in request.headers.get("Cookie", "").split("; "):
+            return web.Response(text=html("Annual report 2023"), content_type="text/html")
+        return web.Response(status=302, headers={"Location": "/report.html", "Set-Cookie": set_cookie})
+
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("www.osce.org", "/report.html", cookie_wall)
+        results = check(fake, "http://www.osce.org/report.html")
+    assert results["http://www.osce.org/report.html"].verdict is Verdict.ALIVE

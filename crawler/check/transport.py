@@ -48,6 +48,11 @@ from yarl import URL
 
 from crawler.check.resolve import GuardedResolver, is_ip_literal
 
+try:
+    from aiohttp._cookie_helpers import parse_set_cookie_headers as _parse_set_cookie_headers
+except ImportError:  # pragma: no cover - an older aiohttp
+    _parse_set_cookie_headers = None
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -114,13 +119,20 @@ class Reply:
         return int(value) if value is not None and value.isdigit() else None
 
     def cookies(self) -> dict[str, str]:
+        """Each cookie's value as the server sent it, which is what goes back in the Cookie header."""
+        headers = self.headers.getall("Set-Cookie", ())
+        if _parse_set_cookie_headers is not None:
+            # aiohttp's parser, as ClientSession used: SimpleCookie drops a whole
+            # header for one thing it does not know ("Partitioned", a JSON or
+            # spaced value), and a cookie wall then redirects forever.
+            return {name: morsel.coded_value for name, morsel in _parse_set_cookie_headers(headers)}
         jar: SimpleCookie = SimpleCookie()
-        for header in self.headers.getall("Set-Cookie", ()):
+        for header in headers:
             try:
                 jar.load(header)
             except CookieError:
-                pass  # a cookie no one can parse is no cookie, as in aiohttp
-        return {name: morsel.value for name, morsel in jar.items()}
+                pass  # a cookie no one can parse is no cookie
+        return {name: morsel.coded_value for name, morsel in jar.items()}
 
     def release(self) -> None:
         protocol, self._protocol = self._protocol, None
