@@ -125,3 +125,20 @@ def test_a_cookie_wall_is_passed_with_the_cookie_sent_back_as_the_server_set_it(
         fake.route("www.osce.org", "/report.html", cookie_wall)
         results = check(fake, "http://www.osce.org/report.html")
     assert results["http://www.osce.org/report.html"].verdict is Verdict.ALIVE
+
+
+def test_a_cookie_beyond_latin1_is_sent_back_in_utf8_not_judged_a_malformed_url():
+    # aiohttp's parser reads header values as UTF-8; the request head must go
+    # out the same way (as ClientSession's did), not fail to encode.
+    async def cookie_wall(request: web.Request) -> web.Response:
+        if "currency=€" in request.headers.get("Cookie", ""):
+            return web.Response(text=html("Exchange rates"), content_type="text/html")
+        return web.Response(status=302, headers={"Location": "/rates.html", "Set-Cookie": "currency=€; Path=/"})
+
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("www.ecb.europa.eu", "/rates.html", cookie_wall)
+        results = check(fake, "http://www.ecb.europa.eu/rates.html")
+    result = results["http://www.ecb.europa.eu/rates.html"]
+    assert (result.verdict, result.reason) == (Verdict.ALIVE, "ok")
+

@@ -186,7 +186,9 @@ class Transport:
         cookie_line = ("Cookie: " + "; ".join(f"{name}={value}" for name, value in cookies.items()) + "\r\n"
                        if cookies else "")
         head = f"{method} {target} HTTP/1.1\r\nHost: {netloc}\r\n{self._fixed_headers}{cookie_line}\r\n"
-        message = head.encode("latin-1")
+        # UTF-8, as aiohttp writes a head and reads a header: a cookie set as
+        # "currency=€" comes back in the next hop's Cookie line.
+        message = head.encode("utf-8")
         retried = False
         while True:
             # The one retry goes to a new connection: after a restart every idle
