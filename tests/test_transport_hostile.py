@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientConnectionError, web
+from aiohttp.abc import AbstractResolver
 from yarl import URL
 
 from crawler.check import Checker, CheckSettings, ConnectTo
@@ -142,3 +144,49 @@ def test_a_cookie_beyond_latin1_is_sent_back_in_utf8_not_judged_a_malformed_url(
     result = results["http://www.ecb.europa.eu/rates.html"]
     assert (result.verdict, result.reason) == (Verdict.ALIVE, "ok")
 
+
+
+class SlowDns(AbstractResolver):
+    """A name server that takes an hour to answer."""
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list:
+        await asyncio.sleep(3600)
+        return []
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_closing_the_transport_fails_a_request_waiting_for_dns_instead_of_cancelling_its_task():
+    # A CancelledError out of a task nobody cancelled passes every
+    # "except Exception" boundary, and ends whatever awaits that task.
+    transport = Transport(GuardedResolver(base=SlowDns()), headers={})
+    waiting = asyncio.ensure_future(get(transport, "http://www.example.org/"))
+    await asyncio.sleep(0.1)
+    await transport.close()
+    with pytest.raises(ClientConnectionError):
+        await asyncio.wait_for(waiting, 2)
+    assert not waiting.cancelled()
+
+
+async def test_closing_the_transport_opens_no_new_connection_for_a_request_in_flight():
+    connections = 0
+
+    async def slow_second_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(OK)
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(3600)
+
+    async with serving(slow_second_answer) as port:
+        transport = transport_to(port)
+        await get(transport, "http://www.example.org/")
+        in_flight = asyncio.ensure_future(get(transport, "http://www.example.org/paper.html"))  # on the kept-alive one
+        await asyncio.sleep(0.1)
+        await transport.close()
+        with pytest.raises(ClientConnectionError):
+            await asyncio.wait_for(in_flight, 2)
+        await asyncio.sleep(0.1)
+    assert connections == 1

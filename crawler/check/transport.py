@@ -212,7 +212,7 @@ class Transport:
                         break  # 1xx are interim: 100 Continue, 103 Early Hints
             except (ServerDisconnectedError, ClientOSError):
                 self._discard(protocol)
-                if reused:
+                if reused and not self._closed:
                     retried = True
                     continue  # the server closed it while idle: once more, on a new connection
                 raise
@@ -276,7 +276,15 @@ class Transport:
             self._lookups[name] = pending
             pending.add_done_callback(lambda done: self._forget_lookup(name, done))
         # shield: one caller's timeout must not cancel the lookup others wait for.
-        return await asyncio.shield(pending)
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if pending.cancelled() and task is not None and not task.cancelling():
+                # The lookup was cancelled (close()), not this caller: a CancelledError
+                # out of a task nobody cancelled would pass every "except Exception".
+                raise ClientConnectionError("the transport is closed") from None
+            raise
 
     def _forget_lookup(self, name: tuple[str, int], done: asyncio.Future[Any]) -> None:
         self._lookups.pop(name, None)
