@@ -23,14 +23,14 @@ from crawler.check import Checker, CheckSettings, ConnectTo
 from crawler.check.resolve import GuardedResolver
 from crawler.check.transport import Transport
 from crawler.model import Link, Verdict
-from sites import FakeWeb, html, page
+from sites import FakeWeb, html, page, redirect
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 21\r\n\r\n<title>A page</title>"
 
 
 @contextlib.asynccontextmanager
-async def serving(handler: Handler) -> AsyncIterator[int]:
+async def serving(handler: Handler, host: str = "127.0.0.1") -> AsyncIterator[int]:
     """A raw server in this loop; yields its port."""
     handlers: set[asyncio.Task] = set()
 
@@ -43,7 +43,7 @@ async def serving(handler: Handler) -> AsyncIterator[int]:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(guarded, "127.0.0.1", 0)
+    server = await asyncio.start_server(guarded, host, 0)
     try:
         yield server.sockets[0].getsockname()[1]
     finally:
@@ -190,3 +190,45 @@ async def test_closing_the_transport_opens_no_new_connection_for_a_request_in_fl
             await asyncio.wait_for(in_flight, 2)
         await asyncio.sleep(0.1)
     assert connections == 1
+
+
+def test_a_redirect_to_the_address_of_a_kept_alive_connection_is_still_refused():
+    # The site is reached through a --connect-to rule (the user's choice) and
+    # its connection is kept alive; a redirect to that very address, written
+    # as an IP literal, is the document's choice and must not ride on it.
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("www.example.org", "/a.html", page("A page"))
+        fake.route("www.example.org", "/moved", redirect(f"http://127.0.0.1:{fake.http_port}/admin", 302))
+        settings = CheckSettings(retries=0, timeout=3.0, canary_timeout=3.0, canary_urls=("http://canary.test/",),
+                                 max_per_host=1, soft_404=False)
+        results = check(fake, "http://www.example.org/a.html", "http://www.example.org/moved", settings=settings)
+        admin = fake.requests(path="/admin")
+    assert results["http://www.example.org/a.html"].verdict is Verdict.ALIVE
+    moved = results["http://www.example.org/moved"]
+    assert (moved.verdict, moved.reason) == (Verdict.SKIPPED, "private_address")
+    assert admin == []
+
+
+@pytest.mark.parametrize("url, host_header", [
+    ("http://www.example.org:8080/a.html", "www.example.org:8080"),
+    ("http://www.example.org:80/a.html", "www.example.org"),
+    ("http://[::1]:{port}/a.html", "[::1]:{port}"),
+])
+async def test_the_host_header_names_the_port_only_when_it_is_not_the_schemes_default(url, host_header):
+    heads: list[bytes] = []
+
+    async def records(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(OK)
+        await writer.drain()
+
+    async with serving(records, host="::1") as port:
+        # An IP literal is connected to as it is (no --connect-to), so loopback must be allowed.
+        transport = Transport(GuardedResolver(connect_to=(ConnectTo.parse(f"::[::1]:{port}"),), allow_private=True),
+                              headers={})
+        try:
+            assert (await get(transport, url.format(port=port)))[0] == 200
+        finally:
+            await transport.close()
+    assert f"\r\nHost: {host_header.format(port=port)}\r\n".encode() in heads[0]
