@@ -15,7 +15,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from aiohttp import ClientConnectionError, web
+from aiohttp import ClientConnectionError, ServerDisconnectedError, web
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
@@ -23,6 +23,7 @@ from crawler.check import Checker, CheckSettings, ConnectTo
 from crawler.check.resolve import GuardedResolver
 from crawler.check.transport import Transport
 from crawler.model import Link, Verdict
+from rawserver import Answer, RawServer
 from sites import FakeWeb, html, page, redirect
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -93,6 +94,25 @@ async def test_a_request_a_reused_connection_loses_is_sent_once_more_on_a_new_co
         finally:
             await transport.close()
     assert requests == [b"GET /paper.html HTTP/1.1"] * 2
+
+
+async def test_a_request_a_new_connection_loses_is_not_sent_again_by_the_transport():
+    # Only a kept-alive connection may have been closed before the request
+    # reached the server; a new one that closes without an answer is the
+    # server's answer (connection_reset), retried, if at all, by the fetcher.
+    requests: list[bytes] = []
+
+    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        requests.append((await reader.readuntil(b"\r\n\r\n")).split(b"\r\n", 1)[0])
+
+    async with serving(never_answers) as port:
+        transport = transport_to(port)
+        try:
+            with pytest.raises(ServerDisconnectedError):
+                await get(transport, "http://www.example.org/paper.html")
+        finally:
+            await transport.close()
+    assert requests == [b"GET /paper.html HTTP/1.1"]
 
 
 FAST = CheckSettings(retries=0, timeout=3.0, canary_timeout=3.0, canary_urls=("http://canary.test/",))
@@ -232,3 +252,49 @@ async def test_the_host_header_names_the_port_only_when_it_is_not_the_schemes_de
         finally:
             await transport.close()
     assert f"\r\nHost: {host_header.format(port=port)}\r\n".encode() in heads[0]
+
+
+PAGE = b"<!DOCTYPE html><title>Annual report</title><p>" + b"report " * 40
+GZIP_CORRUPT = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xde\xad\xbe\xef" * 16
+BROKEN_ANSWERS = {
+    "switching-protocols-unasked": Answer(b"HTTP/1.1 101 Switching Protocols",
+                                          ((b"Upgrade", b"websocket"), (b"Connection", b"Upgrade")), content_length=False),
+    "a-hundred-early-hints": Answer(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" * 100
+                                    + b"HTTP/1.1 200 OK", ((b"Content-Type", b"text/html"),), PAGE),
+    "no-content-with-a-body": Answer(b"HTTP/1.1 204 No Content", body=PAGE),
+    "bad-chunk-size": Answer(b"HTTP/1.1 200 OK", ((b"Transfer-Encoding", b"chunked"),), b"zz\r\n" + PAGE,
+                             content_length=False),
+    "chunk-longer-than-sent": Answer(b"HTTP/1.1 200 OK", ((b"Transfer-Encoding", b"chunked"),),
+                                     b"ffff\r\n" + PAGE, content_length=False),
+    "body-shorter-than-content-length": Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 99999", body=PAGE,
+                                               content_length=False),
+    "header-line-too-long": Answer(headers=((b"X-Trace", b"a" * 20000),), body=PAGE),
+    "too-many-headers": Answer(headers=tuple((b"X-H%d" % n, b"v") for n in range(300)), body=PAGE),
+    "not-a-status-line": Answer(b"HTTP/1.1 OK", body=PAGE),
+    "status-beyond-999": Answer(b"HTTP/1.1 2000 OK", body=PAGE),
+    "http-1.0-without-length": Answer(b"HTTP/1.0 200 OK", ((b"Content-Type", b"text/html"),), PAGE,
+                                      content_length=False),
+    "corrupt-gzip": Answer(headers=((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")), body=GZIP_CORRUPT),
+    "corrupt-deflate": Answer(headers=((b"Content-Type", b"text/html"), (b"Content-Encoding", b"deflate")),
+                              body=b"\xde\xad\xbe\xef" * 16),
+    "unknown-encoding": Answer(headers=((b"Content-Type", b"text/html"), (b"Content-Encoding", b"x-made-up")),
+                               body=PAGE),
+    "closed-in-the-head": Answer(headers=((b"Content-Type", b"text/html"),), body=PAGE, close_after=20),
+}
+
+
+def test_each_broken_answer_is_its_own_links_result_never_dead_and_the_rest_of_the_run_is_judged():
+    fine = Answer(headers=((b"Content-Type", b"text/html"),), body=PAGE)
+    with RawServer() as server:
+        server.answers = {"/canary": fine, "/fine.html": fine,
+                          **{f"/{name}.html": answer for name, answer in BROKEN_ANSWERS.items()}}
+        settings = CheckSettings(retries=1, backoff_initial=0.01, backoff_max=0.02, timeout=2.0, canary_timeout=2.0,
+                                 canary_urls=("http://canary.test/canary",), soft_404=False)
+        # A host of its own for each, and fine.test's page last on a connection the others may have spoiled.
+        urls = [f"http://{name}.test/{name}.html" for name in BROKEN_ANSWERS] + ["http://fine.test/fine.html"]
+        checker = Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")])
+        run = asyncio.run(checker.check([Link(url=url, cited_as=url) for url in urls]))
+    found = {url.rsplit("/", 1)[1].removesuffix(".html"): result for url, result in run.results.items()}
+    assert found.pop("fine").verdict is Verdict.ALIVE
+    assert set(found) == set(BROKEN_ANSWERS)
+    assert {name: result.verdict for name, result in found.items() if result.verdict is Verdict.DEAD} == {}
