@@ -283,7 +283,8 @@ class Transport:
             if pending.cancelled() and task is not None and not task.cancelling():
                 # The lookup was cancelled (close()), not this caller: a CancelledError
                 # out of a task nobody cancelled would pass every "except Exception".
-                raise ClientConnectionError("the transport is closed") from None
+                raise ClientConnectionError("the transport is closed" if self._closed
+                                            else f"the lookup of {host} was cancelled") from None
             raise
 
     def _forget_lookup(self, name: tuple[str, int], done: asyncio.Future[Any]) -> None:
