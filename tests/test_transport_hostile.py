@@ -298,3 +298,50 @@ def test_each_broken_answer_is_its_own_links_result_never_dead_and_the_rest_of_t
     assert found.pop("fine").verdict is Verdict.ALIVE
     assert set(found) == set(BROKEN_ANSWERS)
     assert {name: result.verdict for name, result in found.items() if result.verdict is Verdict.DEAD} == {}
+
+
+def test_an_answer_nobody_asked_for_arriving_after_the_connection_was_reused_is_no_false_dead():
+    # The stray 404 comes 50 ms after the first link's answer; with no delay
+    # between a host's links (the default), the second link's request is on
+    # that connection by then and the stray reads as its answer. A "gone" from
+    # a reused connection is believed only once a new connection says it too.
+    page_answer = Answer(headers=((b"Content-Type", b"text/html"),), body=b"<title>A page</title>")
+    stray = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"
+    with RawServer() as server:
+        server.answers = {"/canary": page_answer, "/first": Answer(**{**page_answer.__dict__, "unsolicited": stray}),
+                          "/second": page_answer, "/gone": Answer(b"HTTP/1.1 404 Not Found", body=b"not found")}
+        settings = CheckSettings(retries=0, timeout=3.0, max_per_host=1, soft_404=False,
+                                 canary_urls=("http://canary.test/canary",))
+        links = [Link(url=f"http://stray.test/{name}", cited_as=name) for name in ("first", "second", "gone")]
+        run = asyncio.run(Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")]).check(links))
+    assert run.results["http://stray.test/second"].verdict is Verdict.ALIVE, run.results
+    assert run.results["http://stray.test/gone"].verdict is Verdict.DEAD
+
+
+async def test_a_gone_answer_is_asked_again_only_when_a_get_had_it_from_a_reused_connection():
+    requests: list[tuple[int, bytes]] = []  # (connection, request line)
+    connections = 0
+
+    async def gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        number = connections
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            requests.append((number, head.split(b"\r\n", 1)[0]))
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n"
+                         + (b"" if head.startswith(b"HEAD") else b"not found"))
+            await writer.drain()
+
+    async with serving(gone) as port:
+        transport = transport_to(port)
+        try:
+            assert (await get(transport, "http://www.example.org/a"))[0] == 404  # a new connection: believed
+            async with asyncio.timeout(5):
+                head = await transport.request("HEAD", URL("http://www.example.org/b"), connect_timeout=2)
+                head.release()  # HEAD is never believed by the fetcher anyway: not confirmed
+            assert (await get(transport, "http://www.example.org/c"))[0] == 404  # reused: once more, anew
+        finally:
+            await transport.close()
+    assert requests == [(1, b"GET /a HTTP/1.1"), (1, b"HEAD /b HTTP/1.1"), (1, b"GET /c HTTP/1.1"),
+                        (2, b"GET /c HTTP/1.1")]

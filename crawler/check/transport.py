@@ -23,6 +23,9 @@ What it keeps of aiohttp's client, on purpose:
   end; otherwise it is closed;
 - a request that a reused connection loses before any answer is sent once
   more on a new connection (RFC 9112 §9.3.1, as aiohttp does for GET/HEAD);
+- a 404 or 410 from a reused connection is asked once more on a new one:
+  a server's late, unasked-for second answer would read as the next
+  link's, and a false "dead" is the one error the checker must not make;
 - 1xx answers are skipped, HEAD answers have no body, and the body is
   decompressed as aiohttp would.
 
@@ -54,6 +57,8 @@ except ImportError:  # pragma: no cover - an older aiohttp
     _parse_set_cookie_headers = None
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# What the verdict reads as "dead" by its status alone.
+_GONE = frozenset({404, 410})
 
 
 def _addr_info(address: dict[str, Any]) -> tuple[int, int, int, str, tuple[Any, ...]]:
@@ -219,6 +224,15 @@ class Transport:
             except BaseException:
                 self._discard(protocol)
                 raise
+            if reused and answer.code in _GONE and method == "GET" and not self._closed:
+                # A stray answer that arrives just after the connection was reused
+                # (a server's second response, sent late) reads as this request's.
+                # A 404 or 410 makes a link dead by itself, so it is believed from
+                # a new connection, at one request more a dead link. Not for HEAD:
+                # the fetcher asks GET after any HEAD that failed.
+                self._discard(protocol)
+                retried = True
+                continue
             return Reply(answer.code, answer.headers, payload, self, key, protocol)
 
     def _reused(self, key: tuple[bool, str, int]) -> ResponseHandler | None:
