@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -24,7 +25,7 @@ from crawler.check.resolve import GuardedResolver
 from crawler.check.transport import Transport
 from crawler.model import Link, Verdict
 from rawserver import Answer, RawServer
-from sites import FakeWeb, html, page, redirect
+from sites import FakeWeb, Hanging, html, page, redirect
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 21\r\n\r\n<title>A page</title>"
@@ -345,3 +346,69 @@ async def test_a_gone_answer_is_asked_again_only_when_a_get_had_it_from_a_reused
             await transport.close()
     assert requests == [(1, b"GET /a HTTP/1.1"), (1, b"HEAD /b HTTP/1.1"), (1, b"GET /c HTTP/1.1"),
                         (2, b"GET /c HTTP/1.1")]
+
+
+def test_a_tls_handshake_that_never_completes_is_a_timeout_within_the_connect_timeout():
+    with FakeWeb() as fake, Hanging() as silent:
+        fake.route("canary.test", "/", page("Canary"))
+        settings = CheckSettings(retries=0, timeout=10.0, connect_timeout=0.5, canary_timeout=3.0,
+                                 canary_urls=("http://canary.test/",))
+        rules = [*fake.connect_to("canary.test"), f"www.example.org:443:127.0.0.1:{silent.port}"]
+        checker = Checker(settings, connect_to=[ConnectTo.parse(rule) for rule in rules])
+        started = time.monotonic()
+        run = asyncio.run(checker.check([Link(url="https://www.example.org/a.html", cited_as="a")]))
+        elapsed = time.monotonic() - started
+    result = run.results["https://www.example.org/a.html"]
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "timeout")
+    assert elapsed < 5
+
+
+def test_plain_http_on_an_https_url_is_a_tls_error_not_dead():
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("www.example.org", "/a.html", page("A page"))
+        rules = [*fake.connect_to("canary.test"), f"www.example.org:443:127.0.0.1:{fake.http_port}"]
+        checker = Checker(FAST, connect_to=[ConnectTo.parse(rule) for rule in rules])
+        run = asyncio.run(checker.check([Link(url="https://www.example.org/a.html", cited_as="a")]))
+    result = run.results["https://www.example.org/a.html"]
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "tls_error")
+
+
+class CountingDns(AbstractResolver):
+    """A name server that answers after ``delay`` seconds, counting the questions."""
+
+    def __init__(self, port: int, delay: float) -> None:
+        self.port, self.delay, self.asked = port, delay, 0
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list:
+        self.asked += 1
+        await asyncio.sleep(self.delay)
+        return [{"hostname": host, "host": "127.0.0.1", "port": self.port, "family": socket.AF_INET,
+                 "proto": 0, "flags": 0}]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_links_to_one_host_share_one_lookup_that_outlives_the_ones_who_gave_up_on_it():
+    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(OK)
+            await writer.drain()
+
+    async with serving(answers) as port:
+        dns = CountingDns(port, delay=0.3)
+        transport = Transport(GuardedResolver(base=dns, allow_private=True), headers={})
+        try:
+            async def impatient() -> None:
+                async with asyncio.timeout(0.1):
+                    await get(transport, "http://www.example.org/a.html")
+
+            gave_up = await asyncio.gather(*(impatient() for _ in range(20)), return_exceptions=True)
+            assert all(isinstance(outcome, TimeoutError) for outcome in gave_up)
+            answered = await asyncio.gather(*(get(transport, f"http://www.example.org/{n}.html") for n in range(20)))
+        finally:
+            await transport.close()
+    assert {status for status, _ in answered} == {200}
+    assert dns.asked == 1
