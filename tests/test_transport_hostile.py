@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -412,3 +413,15 @@ async def test_links_to_one_host_share_one_lookup_that_outlives_the_ones_who_gav
             await transport.close()
     assert {status for status, _ in answered} == {200}
     assert dns.asked == 1
+
+
+def test_a_cookie_no_one_can_parse_is_dropped_without_a_word_on_stderr(capsys, monkeypatch):
+    # aiohttp's cookie parser logs a warning for it, which with no logging
+    # configured (the CLI) Python prints to stderr: a line a link, from a server.
+    monkeypatch.setattr(logging.root, "handlers", [])  # as in the CLI, not as under pytest
+    with FakeWeb() as fake:
+        fake.route("canary.test", "/", page("Canary"))
+        fake.route("www.example.org", "/a.html", page("A page", headers={"Set-Cookie": "bad name=1; Path=/"}))
+        results = check(fake, "http://www.example.org/a.html")
+    assert results["http://www.example.org/a.html"].verdict is Verdict.ALIVE
+    assert capsys.readouterr().err == ""

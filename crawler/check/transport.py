@@ -36,6 +36,7 @@ version, and tests/test_transport.py pins down what the checker relies on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl as _ssl
 import time
@@ -55,6 +56,10 @@ try:
     from aiohttp._cookie_helpers import parse_set_cookie_headers as _parse_set_cookie_headers
 except ImportError:  # pragma: no cover - an older aiohttp
     _parse_set_cookie_headers = None
+# It logs a warning for each cookie it drops, which Python prints to stderr when
+# logging is not configured (the CLI): a server's broken cookie is no news to the user.
+logging.getLogger("aiohttp.internal").addFilter(
+    lambda record: not str(record.msg).startswith("Can not load cookies"))
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What the verdict reads as "dead" by its status alone.
