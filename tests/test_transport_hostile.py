@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -425,3 +426,33 @@ def test_a_cookie_no_one_can_parse_is_dropped_without_a_word_on_stderr(capsys, m
         results = check(fake, "http://www.example.org/a.html")
     assert results["http://www.example.org/a.html"].verdict is Verdict.ALIVE
     assert capsys.readouterr().err == ""
+
+
+def open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_stopping_the_run_mid_request_leaves_no_connection_open():
+    with RawServer() as server:
+        server.answers = {"/canary": Answer(headers=((b"Content-Type", b"text/html"),), body=PAGE),
+                          "/slow.html": Answer(hang=True)}
+        settings = CheckSettings(retries=0, timeout=30.0, canary_timeout=3.0, soft_404=False,
+                                 canary_urls=("http://canary.test/canary",))
+        checker = Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")])
+        before = open_files()
+
+        async def stopped_midway():
+            links = [Link(url=f"http://host{n}.test/slow.html", cited_as=f"{n}") for n in range(30)]
+            run = asyncio.ensure_future(checker.check(links))
+            while server.served < 31:  # the canary and every link's request are out
+                await asyncio.sleep(0.01)
+            checker.stop("SIGTERM")
+            return await asyncio.wait_for(run, 5)
+
+        run = asyncio.run(stopped_midway())
+        deadline = time.monotonic() + 3  # the server's side closes once it sees the client's close
+        while open_files() > before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert open_files() <= before
+    assert run.interrupted == "SIGTERM"
