@@ -456,3 +456,51 @@ def test_stopping_the_run_mid_request_leaves_no_connection_open():
             time.sleep(0.02)
         assert open_files() <= before
     assert run.interrupted == "SIGTERM"
+
+
+async def keeps_answering(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while True:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(OK)
+        await writer.drain()
+
+
+async def test_a_connection_idle_longer_than_keepalive_is_closed_not_reused():
+    connections = 0
+
+    async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await keeps_answering(reader, writer)
+
+    now = [1000.0]
+    async with serving(counted) as port:
+        transport = transport_to(port, keepalive=15.0, clock=lambda: now[0])
+        try:
+            await get(transport, "http://www.example.org/a.html")
+            now[0] += 14.0
+            await get(transport, "http://www.example.org/b.html")  # reused
+            now[0] += 15.0
+            await get(transport, "http://www.example.org/c.html")  # the server may have closed it by now
+        finally:
+            await transport.close()
+    assert connections == 2
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+async def test_connections_to_hundreds_of_hosts_stay_within_max_idle_and_are_all_closed_at_the_end():
+    async with serving(keeps_answering) as port:
+        transport = transport_to(port, max_idle=16)
+        before = open_files()
+        try:
+            for wave in range(0, 300, 10):
+                await asyncio.gather(*(get(transport, f"http://host{n}.example.org/") for n in range(wave, wave + 10)))
+                # Both ends of each connection are in this process: at most 2 x (max_idle + the 10 in flight).
+                assert open_files() - before <= 2 * (16 + 10)
+        finally:
+            await transport.close()
+        for _ in range(100):
+            if open_files() <= before:
+                break
+            await asyncio.sleep(0.01)
+        assert open_files() <= before
