@@ -261,7 +261,8 @@ PAGE = b"<!DOCTYPE html><title>Annual report</title><p>" + b"report " * 40
 GZIP_CORRUPT = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\xde\xad\xbe\xef" * 16
 BROKEN_ANSWERS = {
     "switching-protocols-unasked": Answer(b"HTTP/1.1 101 Switching Protocols",
-                                          ((b"Upgrade", b"websocket"), (b"Connection", b"Upgrade")), content_length=False),
+                                          ((b"Upgrade", b"websocket"), (b"Connection", b"Upgrade")),
+                                          content_length=False),
     "a-hundred-early-hints": Answer(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" * 100
                                     + b"HTTP/1.1 200 OK", ((b"Content-Type", b"text/html"),), PAGE),
     "no-content-with-a-body": Answer(b"HTTP/1.1 204 No Content", body=PAGE),
@@ -277,7 +278,8 @@ BROKEN_ANSWERS = {
     "status-beyond-999": Answer(b"HTTP/1.1 2000 OK", body=PAGE),
     "http-1.0-without-length": Answer(b"HTTP/1.0 200 OK", ((b"Content-Type", b"text/html"),), PAGE,
                                       content_length=False),
-    "corrupt-gzip": Answer(headers=((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")), body=GZIP_CORRUPT),
+    "corrupt-gzip": Answer(headers=((b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")),
+                           body=GZIP_CORRUPT),
     "corrupt-deflate": Answer(headers=((b"Content-Type", b"text/html"), (b"Content-Encoding", b"deflate")),
                               body=b"\xde\xad\xbe\xef" * 16),
     "unknown-encoding": Answer(headers=((b"Content-Type", b"text/html"), (b"Content-Encoding", b"x-made-up")),
