@@ -166,8 +166,11 @@ def test_soft_404_probe_is_asked_once_per_directory(fake):
     urls = [f"http://www.osce.org/odihr/page{n}.html" for n in range(5)]
     run = run_check(fake, *urls)
     assert all(run.results[u].verdict is Verdict.ALIVE for u in urls)
-    probes = [s for s in fake.requests("www.osce.org") if not s.path_qs.startswith("/odihr/page")]
-    assert len(probes) == 1 and probes[0].path_qs.startswith("/odihr/") and probes[0].path_qs.endswith(".html")
+    probes = {s.path_qs for s in fake.requests("www.osce.org") if not s.path_qs.startswith("/odihr/page")}
+    # One made-up page (its 404 may be asked twice: once more on a new connection if it came on a reused one).
+    assert len(probes) == 1
+    (probe,) = probes
+    assert probe.startswith("/odihr/") and probe.endswith(".html")
 
 
 def test_javascript_shell_that_looks_the_same_everywhere_is_not_a_soft_404(fake):

@@ -23,6 +23,9 @@ What it keeps of aiohttp's client, on purpose:
   end; otherwise it is closed;
 - a request that a reused connection loses before any answer is sent once
   more on a new connection (RFC 9112 §9.3.1, as aiohttp does for GET/HEAD);
+- a 404 or 410 from a reused connection is asked once more on a new one:
+  a server's late, unasked-for second answer would read as the next
+  link's, and a false "dead" is the one error the checker must not make;
 - 1xx answers are skipped, HEAD answers have no body, and the body is
   decompressed as aiohttp would.
 
@@ -33,6 +36,7 @@ version, and tests/test_transport.py pins down what the checker relies on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl as _ssl
 import time
@@ -48,7 +52,18 @@ from yarl import URL
 
 from crawler.check.resolve import GuardedResolver, is_ip_literal
 
+try:
+    from aiohttp._cookie_helpers import parse_set_cookie_headers as _parse_set_cookie_headers
+except ImportError:  # pragma: no cover - an older aiohttp
+    _parse_set_cookie_headers = None
+# It logs a warning for each cookie it drops, which Python prints to stderr when
+# logging is not configured (the CLI): a server's broken cookie is no news to the user.
+logging.getLogger("aiohttp.internal").addFilter(
+    lambda record: not str(record.msg).startswith("Can not load cookies"))
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# What the verdict reads as "dead" by its status alone.
+_GONE = frozenset({404, 410})
 
 
 def _addr_info(address: dict[str, Any]) -> tuple[int, int, int, str, tuple[Any, ...]]:
@@ -114,13 +129,20 @@ class Reply:
         return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
     def cookies(self) -> dict[str, str]:
+        """Each cookie's value as the server sent it, which is what goes back in the Cookie header."""
+        headers = self.headers.getall("Set-Cookie", ())
+        if _parse_set_cookie_headers is not None:
+            # aiohttp's parser, as ClientSession used: SimpleCookie drops a whole
+            # header for one thing it does not know ("Partitioned", a JSON or
+            # spaced value), and a cookie wall then redirects forever.
+            return {name: morsel.coded_value for name, morsel in _parse_set_cookie_headers(headers)}
         jar: SimpleCookie = SimpleCookie()
-        for header in self.headers.getall("Set-Cookie", ()):
+        for header in headers:
             try:
                 jar.load(header)
             except CookieError:
-                pass  # a cookie no one can parse is no cookie, as in aiohttp
-        return {name: morsel.value for name, morsel in jar.items()}
+                pass  # a cookie no one can parse is no cookie
+        return {name: morsel.coded_value for name, morsel in jar.items()}
 
     def release(self) -> None:
         protocol, self._protocol = self._protocol, None
@@ -174,9 +196,13 @@ class Transport:
         cookie_line = ("Cookie: " + "; ".join(f"{name}={value}" for name, value in cookies.items()) + "\r\n"
                        if cookies else "")
         head = f"{method} {target} HTTP/1.1\r\nHost: {netloc}\r\n{self._fixed_headers}{cookie_line}\r\n"
-        message = head.encode("latin-1")
+        # UTF-8, as aiohttp writes a head and reads a header: a cookie set as
+        # "currency=€" comes back in the next hop's Cookie line.
+        message = head.encode("utf-8")
         retried = False
         while True:
+            # The one retry goes to a new connection: after a restart every idle
+            # connection to the host may be dead, and each would take the request.
             protocol = None if retried else self._reused(key)
             reused = protocol is not None
             if protocol is None:
@@ -196,13 +222,22 @@ class Transport:
                         break  # 1xx are interim: 100 Continue, 103 Early Hints
             except (ServerDisconnectedError, ClientOSError):
                 self._discard(protocol)
-                if reused:
+                if reused and not self._closed:
                     retried = True
                     continue  # the server closed it while idle: once more, on a new connection
                 raise
             except BaseException:
                 self._discard(protocol)
                 raise
+            if reused and answer.code in _GONE and method == "GET" and not self._closed:
+                # A stray answer that arrives just after the connection was reused
+                # (a server's second response, sent late) reads as this request's.
+                # A 404 or 410 makes a link dead by itself, so it is believed from
+                # a new connection, at one request more a dead link. Not for HEAD:
+                # the fetcher asks GET after any HEAD that failed.
+                self._discard(protocol)
+                retried = True
+                continue
             return Reply(answer.code, answer.headers, payload, self, key, protocol)
 
     def _reused(self, key: tuple[bool, str, int]) -> ResponseHandler | None:
@@ -260,7 +295,16 @@ class Transport:
             self._lookups[name] = pending
             pending.add_done_callback(lambda done: self._forget_lookup(name, done))
         # shield: one caller's timeout must not cancel the lookup others wait for.
-        return await asyncio.shield(pending)
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if pending.cancelled() and task is not None and not task.cancelling():
+                # The lookup was cancelled (close()), not this caller: a CancelledError
+                # out of a task nobody cancelled would pass every "except Exception".
+                raise ClientConnectionError("the transport is closed" if self._closed
+                                            else f"the lookup of {host} was cancelled") from None
+            raise
 
     def _forget_lookup(self, name: tuple[str, int], done: asyncio.Future[Any]) -> None:
         self._lookups.pop(name, None)
