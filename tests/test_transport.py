@@ -251,3 +251,15 @@ async def test_after_a_reused_connection_is_lost_the_request_goes_on_a_new_one_n
     await transport.close()
     # The other idle connection is as old as the lost one: a server that closed one may have closed both.
     assert script.connections == 3 and len(script.heads) == 4
+
+
+async def test_credentials_in_the_cited_url_are_sent_as_basic_auth_as_aiohttp_sent_them(serve):
+    script = Script()
+    port = await serve(script)
+    transport, _ = transport_for()
+    await get(transport, f"http://guest:p%40ss@www.mofa.go.jp:{port}/members/")
+    await get(transport, f"http://www.mofa.go.jp:{port}/public/")
+    await transport.close()
+    first, second = (head.decode("latin-1") for head in script.heads)
+    assert "\r\nAuthorization: Basic Z3Vlc3Q6cEBzcw==\r\n" in first  # guest:p@ss
+    assert "Authorization" not in second and f"\r\nHost: www.mofa.go.jp:{port}\r\n" in first

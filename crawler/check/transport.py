@@ -36,6 +36,7 @@ version, and tests/test_transport.py pins down what the checker relies on.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import socket
 import ssl as _ssl
@@ -195,6 +196,10 @@ class Transport:
         netloc = url.host_subcomponent if url.is_default_port() else f"{url.host_subcomponent}:{port}"
         cookie_line = ("Cookie: " + "; ".join(f"{name}={value}" for name, value in cookies.items()) + "\r\n"
                        if cookies else "")
+        if url.raw_user is not None:
+            # Credentials in the cited URL go as Basic auth, as ClientSession sent them.
+            token = base64.b64encode(f"{url.user or ''}:{url.password or ''}".encode()).decode("ascii")
+            cookie_line += f"Authorization: Basic {token}\r\n"
         head = f"{method} {target} HTTP/1.1\r\nHost: {netloc}\r\n{self._fixed_headers}{cookie_line}\r\n"
         # UTF-8, as aiohttp writes a head and reads a header: a cookie set as
         # "currency=€" comes back in the next hop's Cookie line.
