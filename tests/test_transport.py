@@ -263,3 +263,48 @@ async def test_credentials_in_the_cited_url_are_sent_as_basic_auth_as_aiohttp_se
     first, second = (head.decode("latin-1") for head in script.heads)
     assert "\r\nAuthorization: Basic Z3Vlc3Q6cEBzcw==\r\n" in first  # guest:p@ss
     assert "Authorization" not in second and f"\r\nHost: www.mofa.go.jp:{port}\r\n" in first
+
+
+GONE = b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"
+
+
+async def test_a_hosts_gone_answers_from_reused_connections_are_believed_once_new_ones_agreed_three_times(serve):
+    script = Script(lambda head, n: GONE)
+    port = await serve(script)
+    transport, _ = transport_for()
+    for n in range(6):
+        assert await get(transport, f"http://www.mofa.go.jp:{port}/gone{n}.html") == (404, b"not found")
+    await transport.close()
+    # gone0 on a new connection (believed), gone1-3 asked twice (reused, then new), gone4-5 once.
+    requested = [head.split(b" ")[1].decode() for head in script.heads]
+    assert requested == ["/gone0.html", *(f"/gone{n}.html" for n in (1, 1, 2, 2, 3, 3)), "/gone4.html", "/gone5.html"]
+
+
+async def test_a_host_seen_sending_an_answer_no_one_asked_for_has_every_gone_answer_asked_again(serve):
+    heads: list[bytes] = []
+
+    async def stray_after_first(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+                return
+            heads.append(head)
+            writer.write(OK if len(heads) == 1 else GONE)
+            if len(heads) == 1:
+                await asyncio.sleep(0.02)
+                writer.write(GONE)  # a second answer to the first request
+
+    server = await asyncio.start_server(stray_after_first, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport, _ = transport_for()
+    url = f"http://www.mofa.go.jp:{port}/"
+    assert await get(transport, url + "page.html") == (200, b"ok")
+    await asyncio.sleep(0.1)  # the stray arrives on the idle connection, which is then not reused
+    for n in range(5):
+        assert await get(transport, url + f"gone{n}.html") == (404, b"not found")
+    await transport.close()
+    server.close()
+    # gone0 goes on a new connection; every later one is asked on the reused one and on a new one.
+    assert len(heads) == 1 + 1 + 2 * 4

@@ -25,7 +25,9 @@ What it keeps of aiohttp's client, on purpose:
   more on a new connection (RFC 9112 §9.3.1, as aiohttp does for GET/HEAD);
 - a 404 or 410 from a reused connection is asked once more on a new one:
   a server's late, unasked-for second answer would read as the next
-  link's, and a false "dead" is the one error the checker must not make;
+  link's, and a false "dead" is the one error the checker must not make
+  (always for a host seen sending such answers, otherwise until a new
+  connection has agreed GONE_TRUST_AFTER times);
 - 1xx answers are skipped, HEAD answers have no body, and the body is
   decompressed as aiohttp would.
 
@@ -65,6 +67,8 @@ logging.getLogger("aiohttp.internal").addFilter(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What the verdict reads as "dead" by its status alone.
 _GONE = frozenset({404, 410})
+# "Gone" answers a host's new connections must confirm before its reused ones are believed.
+GONE_TRUST_AFTER = 3
 
 
 def _addr_info(address: dict[str, Any]) -> tuple[int, int, int, str, tuple[Any, ...]]:
@@ -172,6 +176,10 @@ class Transport:
         self._lookups: dict[tuple[str, int], asyncio.Future[list[dict[str, Any]]]] = {}
         self._busy: set[ResponseHandler] = set()
         self._closed = False
+        # By connection key: "gone" answers from reused connections that a new one confirmed,
+        # and hosts seen sending an answer no one asked for.
+        self._gone_agreed: dict[tuple[bool, str, int], int] = {}
+        self._strays: set[tuple[bool, str, int]] = set()
 
     async def request(self, method: str, url: URL, *, connect_timeout: float,
                       cookies: dict[str, str] | None = None) -> Reply:
@@ -205,6 +213,7 @@ class Transport:
         # "currency=€" comes back in the next hop's Cookie line.
         message = head.encode("utf-8")
         retried = False
+        gone: int | None = None
         while True:
             # The one retry goes to a new connection: after a restart every idle
             # connection to the host may be dead, and each would take the request.
@@ -234,14 +243,24 @@ class Transport:
             except BaseException:
                 self._discard(protocol)
                 raise
-            if reused and answer.code in _GONE and method == "GET" and not self._closed:
+            if gone is not None:  # the answer of a new connection to a "gone" from a reused one
+                if answer.code == gone:
+                    self._gone_agreed[key] = self._gone_agreed.get(key, 0) + 1
+                else:
+                    self._strays.add(key)
+            elif (reused and answer.code in _GONE and method == "GET" and not self._closed
+                  and (key in self._strays or self._gone_agreed.get(key, 0) < GONE_TRUST_AFTER)):
                 # A stray answer that arrives just after the connection was reused
                 # (a server's second response, sent late) reads as this request's.
                 # A 404 or 410 makes a link dead by itself, so it is believed from
-                # a new connection, at one request more a dead link. Not for HEAD:
-                # the fetcher asks GET after any HEAD that failed.
+                # a new connection: always for a host seen sending strays, else
+                # until a new connection has said the same GONE_TRUST_AFTER times
+                # (dead links cluster on a few hosts, and each re-ask costs a round
+                # trip on the very hosts that hold the run up). Not for HEAD: the
+                # fetcher asks GET after any HEAD that failed.
                 self._discard(protocol)
                 retried = True
+                gone = answer.code
                 continue
             return Reply(answer.code, answer.headers, payload, self, key, protocol)
 
@@ -251,8 +270,13 @@ class Transport:
         while pool:
             protocol, since = pool.pop()
             self._idle_count -= 1
-            if now - since < self.keepalive and protocol.is_connected() and not protocol.should_close:
-                return protocol
+            if protocol.is_connected():
+                if protocol.should_close:
+                    # It was clean when it was put here: something arrived since, an
+                    # answer no one asked for. This host's "gone" answers are re-asked.
+                    self._strays.add(key)
+                elif now - since < self.keepalive:
+                    return protocol
             protocol.close()  # stale, closed by the server, or an answer no one asked for is waiting
         return None
 
