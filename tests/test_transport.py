@@ -13,11 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from aiohttp import ServerDisconnectedError
 from yarl import URL
 
 from crawler.check.resolve import GuardedResolver, StaticResolver
-from crawler.check.transport import ConnectFailure, DnsFailure, Transport
+from crawler.check.transport import ConnectFailure, DnsFailure, Reply, Transport
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -308,3 +310,23 @@ async def test_a_host_seen_sending_an_answer_no_one_asked_for_has_every_gone_ans
     server.close()
     # gone0 goes on a new connection; every later one is asked on the reused one and on a new one.
     assert len(heads) == 1 + 1 + 2 * 4
+
+
+@given(st.lists(st.text(max_size=40), max_size=4))
+def test_reading_cookies_never_fails_and_keeps_only_named_ones(headers):
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    reply = Reply(200, CIMultiDictProxy(CIMultiDict(("Set-Cookie", h) for h in headers)), None, None, None, None)
+    for name, value in reply.cookies().items():
+        assert name and not any(c in name for c in ' \t\r\n=;"')
+        assert ";" not in value or value.startswith('"')  # an attribute is never part of a value
+
+
+def test_a_cookies_value_is_what_the_server_set_attributes_left_out():
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    headers = CIMultiDict([("Set-Cookie", "gate=1; Path=/; Partitioned"), ("Set-Cookie", 'pref="a;b"; Path=/'),
+                           ("Set-Cookie", "bad name=1"), ("Set-Cookie", "=nameless"),
+                           ("Set-Cookie", 'consent={"analytics":false}; Secure')])
+    reply = Reply(200, CIMultiDictProxy(headers), None, None, None, None)
+    assert reply.cookies() == {"gate": "1", "pref": '"a;b"', "consent": '{"analytics":false}'}

@@ -39,13 +39,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
+import re
 import socket
 import ssl as _ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import aiohappyeyeballs
@@ -55,14 +54,8 @@ from yarl import URL
 
 from crawler.check.resolve import GuardedResolver, is_ip_literal
 
-try:
-    from aiohttp._cookie_helpers import parse_set_cookie_headers as _parse_set_cookie_headers
-except ImportError:  # pragma: no cover - an older aiohttp
-    _parse_set_cookie_headers = None
-# It logs a warning for each cookie it drops, which Python prints to stderr when
-# logging is not configured (the CLI): a server's broken cookie is no news to the user.
-logging.getLogger("aiohttp.internal").addFilter(
-    lambda record: not str(record.msg).startswith("Can not load cookies"))
+# A cookie's name: an RFC 9110 token.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What the verdict reads as "dead" by its status alone.
@@ -134,20 +127,24 @@ class Reply:
         return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
     def cookies(self) -> dict[str, str]:
-        """Each cookie's value as the server sent it, which is what goes back in the Cookie header."""
-        headers = self.headers.getall("Set-Cookie", ())
-        if _parse_set_cookie_headers is not None:
-            # aiohttp's parser, as ClientSession used: SimpleCookie drops a whole
-            # header for one thing it does not know ("Partitioned", a JSON or
-            # spaced value), and a cookie wall then redirects forever.
-            return {name: morsel.coded_value for name, morsel in _parse_set_cookie_headers(headers)}
-        jar: SimpleCookie = SimpleCookie()
-        for header in headers:
-            try:
-                jar.load(header)
-            except CookieError:
-                pass  # a cookie no one can parse is no cookie
-        return {name: morsel.coded_value for name, morsel in jar.items()}
+        """Each cookie's value as the server sent it, which is what goes back in the Cookie header.
+
+        Only the leading name=value of each Set-Cookie is read, as browsers
+        do: SimpleCookie drops a whole header for one attribute it does not
+        know ("Partitioned") or a JSON value, and a cookie wall then
+        redirects forever. aiohttp's lenient parser is internal and only in
+        its newer releases.
+        """
+        jar: dict[str, str] = {}
+        for header in self.headers.getall("Set-Cookie", ()):
+            name, sep, rest = header.partition("=")
+            name = name.strip()
+            if not sep or not _COOKIE_NAME.fullmatch(name):
+                continue  # a cookie no one can parse is no cookie
+            rest = rest.lstrip()
+            end = rest.find('"', 1) if rest.startswith('"') else -1
+            jar[name] = rest[:end + 1] if end != -1 else rest.split(";", 1)[0].strip()
+        return jar
 
     def release(self) -> None:
         protocol, self._protocol = self._protocol, None
