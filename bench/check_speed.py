@@ -62,7 +62,7 @@ PEERS = HERE / ".peers"
 LINKINATOR_PACKAGE = {"private": True, "dependencies": {"linkinator": "7.6.1"}, "overrides": {"undici": "7.30.2"}}
 STAGES = ("imports", "extraction", "requests", "checker", "report")
 STAGE_NAMES = {"imports": "startup, imports and exit", "extraction": "extraction (child + receiving)",
-               "requests": "requests (aiohttp + event loop)", "checker": "the checker's own logic",
+               "requests": "requests (transport, aiohttp's parser, event loop)", "checker": "the checker's own logic",
                "report": "writing the report"}
 # The clustered farm: on these first hosts, of every 4 links 2 are 404 and 1 is a 301.
 CLUSTERED_HOSTS = 4
