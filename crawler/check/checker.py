@@ -18,7 +18,6 @@ import re
 import ssl
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from aiohttp.abc import AbstractResolver
 
@@ -28,8 +27,8 @@ from crawler.check.hosts import HostPolicy, HostScheduler
 from crawler.check.http import Fetcher, HttpSettings
 from crawler.check.probe import ProbeCache
 from crawler.check.resolve import ConnectTo, GuardedResolver, PrivateAddressError, is_ip_literal
-from crawler.check.transport import Transport
 from crawler.check.settings import CheckSettings, HostSettings
+from crawler.check.transport import Transport
 from crawler.check.verdict import NXDOMAIN_DEAD, decide, is_root, needs_front_page
 from crawler.model import CheckResult, Link, Verdict
 
