@@ -108,15 +108,24 @@ def load_settings(path: Path | None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     settings = _build(Settings, data, f"{path}", exclude={"base_dir"})
-    wrong = settings.history.problems()
-    if settings.check.give_up_after < 0:
-        wrong.append(f"[check] give_up_after must not be negative (0 asks every link), not "
-                     f"{settings.check.give_up_after}")
-    if settings.store.keep_reports_days < 0:
-        wrong.append(f"[store] keep_reports_days must not be negative, not {settings.store.keep_reports_days}")
+    wrong = settings.history.problems() + _negative_numbers(settings)
     if wrong:
         raise ConfigError(f"{path}: {wrong[0]}")
     return dataclasses.replace(settings, base_dir=path.parent)
+
+
+def _negative_numbers(settings: Settings) -> list[str]:
+    """Every count, size and number of seconds must be 0 or more: a negative wait or limit has no meaning."""
+    sections = [(f"[{name}]", getattr(settings, name)) for name in ("inputs", "check", "archive", "store", "run")]
+    sections += [(f"[check.hosts.\"{host}\"]", override) for host, override in settings.check.hosts.items()]
+    wrong = []
+    for where, section in sections:
+        for f in fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                hint = " (0 asks every link)" if f.name == "give_up_after" else ""
+                wrong.append(f"{where} {f.name} must not be negative{hint}, not {value}")
+    return wrong
 
 
 def _build(cls: type, data: Any, where: str, exclude: frozenset[str] | set[str] = frozenset()) -> Any:

@@ -55,6 +55,11 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path):
     ("[archive]\ntimeout = nan\n", "archive: timeout: expected a finite number, got nan"),
     ("[check]\ntimeout = -inf\n", "check: timeout: expected a finite number, got -inf"),
     ("[check]\ngive_up_after = -1\n", "give_up_after must not be negative"),
+    ("[archive]\nbreaker_cooldown = -600\n", r"\[archive\] breaker_cooldown must not be negative, not -600"),
+    ("[archive]\npause_after_429 = -1.5\n", r"\[archive\] pause_after_429 must not be negative"),
+    ("[archive]\nretry_after_cap = -1\n", r"\[archive\] retry_after_cap must not be negative"),
+    ("[check]\ndelay = -0.5\n", r"\[check\] delay must not be negative"),
+    ("[check.hosts.\"www.mofa.go.jp\"]\ndelay = -2\n", r"\[check.hosts.\"www.mofa.go.jp\"\] delay must not be negative"),
 ])
 def test_config_mistakes_are_named(tmp_path, toml, message):
     config = tmp_path / "crawler.toml"
