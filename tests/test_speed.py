@@ -29,7 +29,7 @@ async def fetch_body(fake: FakeWeb, url: str) -> bytes:
     resolver = GuardedResolver(connect_to=tuple(ConnectTo.parse(rule) for rule in fake.connect_to()))
     transport = Transport(resolver, headers={})
     try:
-        evidence = await Fetcher(transport, resolver, HttpSettings(max_body_bytes=LIMIT)).fetch(url)
+        evidence = await Fetcher(transport, HttpSettings(max_body_bytes=LIMIT)).fetch(url)
     finally:
         await transport.close()
     assert evidence.status == 200, evidence

@@ -173,7 +173,7 @@ class Checker:
         try:
             scheduler: HostScheduler[Link, tuple[Link, CheckResult]] = HostScheduler(
                 self.settings.max_concurrency, self.policy)
-            fetcher = Fetcher(transport, resolver, self.http, pause_host=scheduler.pause)
+            fetcher = Fetcher(transport, self.http, pause_host=scheduler.pause)
             probes = ProbeCache(fetcher.fetch)
             something_to_check = asyncio.Event()
 
@@ -372,7 +372,7 @@ class Checker:
             # and DNS is trusted only once it has answered for one of them.
             return Canary(up=False, dns_trusted=False)
         quick = replace(self.http, retries=0, timeout=self.settings.canary_timeout)
-        fetcher = Fetcher(transport, resolver, quick)
+        fetcher = Fetcher(transport, quick)
         # return_exceptions: the canary is outside the per-link boundary, and a
         # captive portal may answer it with anything; one that raised says nothing.
         answers = await asyncio.gather(*(fetcher.fetch(url, head_first=True) for url in self.settings.canary_urls),

@@ -25,7 +25,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from crawler.check.evidence import Evidence, split_url
-from crawler.check.resolve import GuardedResolver, NameNotFoundError, PrivateAddressError, is_ip_literal
+from crawler.check.resolve import NameNotFoundError, PrivateAddressError
 from crawler.check.transport import ConnectFailure, DnsFailure, Transport
 from crawler.extract.urls import UrlError, canonical_url
 from crawler.model import Redirect
@@ -117,10 +117,9 @@ def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> 
 
 
 class Fetcher:
-    def __init__(self, transport: Transport, resolver: GuardedResolver, settings: HttpSettings,
+    def __init__(self, transport: Transport, settings: HttpSettings,
                  *, pause_host: Callable[[str, float], None] = lambda host, seconds: None) -> None:
         self.transport = transport
-        self.resolver = resolver
         self.settings = settings
         self.pause_host = pause_host
         self._backoff: Callable[[RetryCallState], float] | None = None  # made at the first retry
@@ -252,9 +251,7 @@ class Fetcher:
         seconds = timeout or s.timeout
         try:
             target = URL(url, encoded=True)
-            host = target.raw_host or ""
-            if is_ip_literal(host):
-                self.resolver.check_literal(host, target.port or 0)
+            host = target.raw_host or ""  # the guard is the transport's, at connect, literals included
             left = deadline - time.monotonic()
             if left < seconds:
                 seconds = max(0.001, left)
