@@ -101,6 +101,27 @@ def test_redirect_to_an_error_page_is_dead(fake):
     assert (result.verdict, result.reason) == (Verdict.DEAD, "redirect_to_error_page")
 
 
+async def _aspx_error(request: web.Request) -> web.Response:
+    # ASP.NET customErrors with a defaultRedirect: every error, 404 or 500, lands here.
+    return web.Response(status=302, headers={"Location": f"/Error.aspx?aspxerrorpath={request.path}"})
+
+
+def test_redirect_to_a_generic_error_page_of_a_site_that_sends_missing_pages_there_is_dead(fake):
+    fake.fallback("www.mofa.go.jp", _aspx_error)
+    fake.route("www.mofa.go.jp", "/Error.aspx", page("Ministry of Foreign Affairs of Japan"))
+    result = verdict(fake, "http://www.mofa.go.jp/region/europe/speech0606.aspx")
+    assert (result.verdict, result.reason) == (Verdict.DEAD, "redirect_to_error_page")
+
+
+def test_redirect_to_a_generic_error_page_of_a_site_that_gives_missing_pages_a_404_is_not_dead(fake):
+    # Only the failing page goes to Error.aspx (a 500 behind customErrors);
+    # a made-up page of the same directory gets a real 404.
+    fake.route("www.mofa.go.jp", "/region/europe/speech0606.aspx", _aspx_error)
+    fake.route("www.mofa.go.jp", "/Error.aspx", page("Ministry of Foreign Affairs of Japan"))
+    result = verdict(fake, "http://www.mofa.go.jp/region/europe/speech0606.aspx")
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "redirect_to_generic_error_page")
+
+
 def test_redirect_with_backslashes_goes_where_browsers_go(fake):
     # Browsers read a backslash as "/" in an http(s) Location (WHATWG URL), so this
     # page lives at /en/new/page.html; read literally, it would be a 404.

@@ -73,8 +73,8 @@ SOFT_SITE = Probe(status=200, final_url=URL.rsplit("/", 1)[0] + "/xyz.html", tok
      (Verdict.DEAD, "redirect_to_root")),
     (ev(200, final="https://www.mofa.go.jp/404.html", redirects=[Redirect(302, "https://www.mofa.go.jp/404.html")]),
      None, (Verdict.DEAD, "redirect_to_error_page")),
-    (ev(200, final="https://www.mofa.go.jp/error.aspx?aspxerrorpath=/x",
-        redirects=[Redirect(302, "https://www.mofa.go.jp/error.aspx?aspxerrorpath=/x")]), None,
+    (ev(200, final="https://www.mofa.go.jp/NotFound.aspx?aspxerrorpath=/x",
+        redirects=[Redirect(302, "https://www.mofa.go.jp/NotFound.aspx?aspxerrorpath=/x")]), None,
      (Verdict.DEAD, "redirect_to_error_page")),
     (ev(200, final="https://www.mofa.go.jp/login?next=/x", redirects=[Redirect(302, "https://www.mofa.go.jp/login?next=/x")]),
      None, (Verdict.BLOCKED, "login_required")),
@@ -94,6 +94,38 @@ SOFT_SITE = Probe(status=200, final_url=URL.rsplit("/", 1)[0] + "/xyz.html", tok
 def test_facts_to_verdict(evidence, probe, expected):
     result = decide(evidence, probe)
     assert (result.verdict, result.reason) == expected, result.detail
+
+
+ERROR_ASPX = "https://www.mofa.go.jp/Error.aspx?aspxerrorpath=/region/europe/speech0606.html"
+
+
+def to_error_page(body: bytes = SORRY):
+    return ev(200, final=ERROR_ASPX, redirects=[Redirect(302, ERROR_ASPX)], body=body)
+
+
+def test_generic_error_page_is_not_dead_when_the_site_gives_missing_pages_a_real_404():
+    # ASP.NET's defaultRedirect takes a failing page (a 500) to the same
+    # Error.aspx as a missing one; this site answers a made-up page with 404,
+    # so this page is not missing: it failed.
+    result = decide(to_error_page(), HARD_404)
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "redirect_to_generic_error_page")
+
+
+def test_generic_error_page_is_not_dead_without_a_probe():
+    assert decide(to_error_page(), None).verdict is Verdict.UNREACHABLE
+
+
+def test_generic_error_page_is_dead_when_a_made_up_page_lands_there_too():
+    made_up = Probe(200, "https://www.mofa.go.jp/Error.aspx?aspxerrorpath=/region/europe/q8z3kd.html",
+                    tokens(SORRY.decode()))
+    result = decide(to_error_page(), made_up)
+    assert (result.verdict, result.reason) == (Verdict.DEAD, "redirect_to_error_page")
+
+
+def test_generic_error_page_is_dead_when_it_says_not_found():
+    result = decide(to_error_page(b"<title>Page not found | MOFA</title>"), HARD_404)
+    assert (result.verdict, result.reason) == (Verdict.DEAD, "redirect_to_error_page")
+    assert "Page not found" in result.detail
 
 
 def test_missing_name_is_dead_only_when_dns_was_seen_working():

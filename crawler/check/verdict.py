@@ -46,11 +46,16 @@ def not_found_title(title: str) -> bool:
     return any(_NOT_FOUND_PART_RE.fullmatch(part.strip(" .!:")) for part in _TITLE_SEPARATORS_RE.split(title))
 
 
-_ERROR_PAGE_RE = re.compile(
+# A redirect to a page named for "not found" says the page is gone (IABot's rule).
+_NOT_FOUND_PAGE_RE = re.compile(
     r"(?:^|[/_.=-])(?:404|notfound|not-found|not_found|pagenotfound|page-not-found|error404|error-404)"
-    r"(?:[/_.?&=-]|$)|aspxerrorpath=|/error(?:\.\w+)?/?$",
+    r"(?:[/_.?&=-]|$)",
     re.IGNORECASE,
 )
+# A redirect to a generic error page does not say which error: ASP.NET's
+# customErrors defaultRedirect ("/Error.aspx?aspxerrorpath=/page") and many
+# "/error" pages take a failing page (a 500) where they take a missing one.
+_ERROR_PAGE_RE = re.compile(r"aspxerrorpath=|/error(?:\.\w+)?/?$", re.IGNORECASE)
 _LOGIN_RE = re.compile(r"(?:^|/)(?:log-?in|sign-?in|signon|sso|auth|cas/login|account/login|users?/login)"
                        r"(?:[/.?]|$)", re.IGNORECASE)
 # ISO 639-1: a site's front page may sit under its language ("/en/", "/ja/",
@@ -234,9 +239,11 @@ def _success(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tu
         if is_root(e.final_url) and not is_root(e.url):
             return Verdict.DEAD, "redirect_to_root", f"redirects to the site's front page ({e.final_url})"
         target = urlsplit(e.final_url)
-        if _ERROR_PAGE_RE.search(target.path + ("?" + target.query if target.query else "")) \
-                and not _ERROR_PAGE_RE.search(urlsplit(e.url).path):
+        where, source = target.path + ("?" + target.query if target.query else ""), urlsplit(e.url).path
+        if _NOT_FOUND_PAGE_RE.search(where) and not _NOT_FOUND_PAGE_RE.search(source):
             return Verdict.DEAD, "redirect_to_error_page", f"redirects to an error page ({e.final_url})"
+        if _ERROR_PAGE_RE.search(where) and not _ERROR_PAGE_RE.search(source):
+            return _generic_error_page(e, probe)
     soft = _soft_404(e, probe)
     if soft and front is not None and _answers_alike(e, front) and not _says_not_found(e):
         # The site gives its front page the answer it gave this page and a
@@ -251,6 +258,22 @@ def _success(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tu
     if redirected:
         return Verdict.ALIVE, "redirect", f"HTTP {status} after a temporary redirect to {e.final_url}"
     return Verdict.ALIVE, "ok", f"HTTP {status}"
+
+
+def _generic_error_page(e: Evidence, probe: Probe | None) -> tuple[Verdict, str, str]:
+    """A redirect to an error page that does not say which error: dead only if
+    the page says "not found", or a made-up page of the site is sent there too;
+    if the site answers made-up pages otherwise (a real 404), this page failed
+    in some other way, perhaps for the night."""
+    if _says_not_found(e):
+        return Verdict.DEAD, "redirect_to_error_page", f"redirects to an error page that says “{e.title}” ({e.final_url})"
+    if probe is not None and probe.answers_anything and probe.final_url \
+            and _page_key(probe.final_url)[:2] == _page_key(e.final_url)[:2]:
+        return (Verdict.DEAD, "redirect_to_error_page",
+                f"redirects to the error page where a made-up page of the site lands too ({e.final_url})")
+    return (Verdict.UNREACHABLE, "redirect_to_generic_error_page",
+            f"redirects to an error page that does not say the page is missing ({e.final_url}): "
+            "the site may be failing")
 
 
 def _permanent_move(e: Evidence) -> bool:

@@ -38,6 +38,7 @@ REASONS = {
     "alternative_reading": "answers when the citation is read another way",
     "http_404": "not found (404)", "http_410": "gone (410)", "dns_nxdomain": "the host name no longer exists",
     "redirect_to_root": "redirects to the site's front page", "redirect_to_error_page": "redirects to an error page",
+    "redirect_to_generic_error_page": "redirects to an error page that does not say the page is missing",
     "soft_404": "a “not found” page served as if it were the page",
     "site_answers_alike": "the site answers every page alike (maintenance, a wall?); not judged",
     "possibly_cut": "the citation may be cut or joined wrongly; no reading answers",
