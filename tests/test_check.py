@@ -122,6 +122,16 @@ def test_redirect_to_a_generic_error_page_of_a_site_that_gives_missing_pages_a_4
     assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "redirect_to_generic_error_page")
 
 
+def test_redirect_to_a_location_with_a_stray_percent_asks_it_as_the_server_wrote_it(fake):
+    # Browsers send "/en/100%zz.html" as written (WHATWG URL); asked as
+    # "/en/100%25zz.html" it would be another page, and this site's 404.
+    fake.route("www.mofa.go.jp", "/old.html", redirect("/en/100%zz.html", 302))
+    fake.route("www.mofa.go.jp", "/en/100%zz.html", page("Speech by Mr. Taro Aso"))
+    result = verdict(fake, "http://www.mofa.go.jp/old.html")
+    assert (result.verdict, result.final_url) == (Verdict.ALIVE, "http://www.mofa.go.jp/en/100%zz.html")
+    assert [s.raw_path for s in fake.requests("www.mofa.go.jp")][:2] == ["/old.html", "/en/100%zz.html"]
+
+
 def test_redirect_with_backslashes_goes_where_browsers_go(fake):
     # Browsers read a backslash as "/" in an http(s) Location (WHATWG URL), so this
     # page lives at /en/new/page.html; read literally, it would be a 404.

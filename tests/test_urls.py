@@ -6,7 +6,7 @@ import pytest
 
 from crawler.extract.references import read_entry
 from crawler.extract.split import Entry
-from crawler.extract.urls import Kind, clean_text, find_urls, normalise
+from crawler.extract.urls import Kind, canonical_url, clean_text, find_urls, normalise
 from conftest import TODAY
 
 
@@ -84,6 +84,14 @@ def problems(text: str) -> list[str]:
 ], ids=lambda v: v[:50] if isinstance(v, str) else None)
 def test_url_found_and_normalised(text, expected):
     assert urls(text) == expected
+
+
+def test_a_stray_percent_in_a_servers_location_is_kept_as_browsers_keep_it():
+    # In cited text "100%_sure" means a percent sign ("%25"); in a Location the
+    # server wrote, "%zz" is its own URL and stays as written.
+    assert canonical_url("https://example.org/100%_sure") == "https://example.org/100%25_sure"
+    assert canonical_url("https://example.org/100%_sure?q=5%", location=True) == "https://example.org/100%_sure?q=5%"
+    assert canonical_url("https://example.org/été%zz", location=True) == "https://example.org/%C3%A9t%C3%A9%zz"
 
 
 def test_wayback_link_carries_its_snapshot():

@@ -339,7 +339,7 @@ def _redirect_target(current: str, location: str) -> tuple[str | None, str]:
     location = _slashes_as_browsers_read(location.strip())
     try:
         # urljoin itself rejects some hosts ("http://[/", "http://[x]/").
-        target = canonical_url(urljoin(current, location.strip()))
+        target = canonical_url(urljoin(current, location.strip()), location=True)
     except UrlError as exc:
         return None, f"redirect to an unusable location: {exc.detail}"
     except ValueError as exc:

@@ -835,11 +835,14 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
 _PLAIN_RE = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=._~?\[\]-]*")
 
 
-def _pct(text: str, safe: str) -> str:
-    """Percent-encode once: keep existing %XX escapes, encode a stray "%" and non-ASCII."""
+def _pct(text: str, safe: str, stray_percent: bool = True) -> str:
+    """Percent-encode once: keep existing %XX escapes, encode non-ASCII, and a
+    stray "%" too unless ``stray_percent`` is False."""
     if _PLAIN_RE.fullmatch(text) and ("?" not in text or "?" in safe) and ("[" not in text or "[" in safe):
         return text  # nothing to encode: the common case, without quote()'s work
-    return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", text), safe=safe)
+    if stray_percent:
+        text = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", text)
+    return quote(text, safe=safe)
 
 
 def known_prefix(text: str, kind: Kind = Kind.URL) -> str | None:
@@ -922,12 +925,17 @@ _SIMPLE_URL_RE = re.compile(
     r"(/[A-Za-z0-9/:@!$&'()*+,;=._~-]*)?(?:\?([A-Za-z0-9/:@!$&'()*+,;=._~?-]*))?")
 
 
-def canonical_url(text: str) -> str:
+def canonical_url(text: str, *, location: bool = False) -> str:
     """An absolute URL in the one form crawler requests and compares.
 
     Scheme and host lower-cased, IDNA host, default port and fragment dropped,
     dot segments removed, path and query percent-encoded exactly once. Raises
     UrlError for what cannot be requested.
+
+    A "%" that starts no escape is a percent sign an author typed ("100%_sure",
+    "%25" to the server) in cited text; in a server's ``location`` it is left as
+    it is, as browsers leave it (WHATWG URL): the server made that URL, and
+    "/%zz" asked as "/%25zz" is another page, perhaps a 404.
     """
     simple = _SIMPLE_URL_RE.fullmatch(text)
     if simple is not None:
@@ -942,10 +950,10 @@ def canonical_url(text: str) -> str:
                     netloc += f":{number}"
                 url = f"{scheme}://{netloc}{path or '/'}"
                 return url + "?" + query if query else url
-    return _canonical_url(text)
+    return _canonical_url(text, not location)
 
 
-def _canonical_url(text: str) -> str:
+def _canonical_url(text: str, stray_percent: bool = True) -> str:
     """canonical_url() for any text."""
     try:
         parts = urlsplit(text)
@@ -961,10 +969,10 @@ def _canonical_url(text: str) -> str:
         netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
-    path = _remove_dot_segments(_pct(parts.path, _PATH_SAFE)) or "/"
+    path = _remove_dot_segments(_pct(parts.path, _PATH_SAFE, stray_percent)) or "/"
     url = f"{scheme}://{netloc}{path}"
     if parts.query:
-        url += "?" + _pct(parts.query, _QUERY_SAFE)
+        url += "?" + _pct(parts.query, _QUERY_SAFE, stray_percent)
     return url
 
 
