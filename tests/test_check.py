@@ -663,6 +663,50 @@ def test_link_budget_bounds_a_url_however_many_hops_it_takes(fake):
     assert time.monotonic() - started < 5
 
 
+def test_link_budget_covers_the_wait_for_the_soft_404_probe(fake):
+    async def slow_page(request: web.Request) -> web.Response:
+        await asyncio.sleep(1.0)
+        return web.Response(text=html("Speech by Mr. Taro Aso"), content_type="text/html")
+
+    async def hanging(request: web.Request) -> web.Response:
+        await asyncio.sleep(30)  # the made-up sibling: no answer
+        return web.Response(text="late")
+    fake.route("www.mofa.go.jp", "/erp/speech.html", slow_page)
+    fake.fallback("www.mofa.go.jp", hanging)
+    started = time.monotonic()
+    result = verdict(fake, "http://www.mofa.go.jp/erp/speech.html", settings=replace(FAST, link_budget=1.5))
+    # The page answered and the probe did not in the link's 1.5 s: no
+    # soft-404 evidence, so alive, and not 1.5 s more for the probe's own budget.
+    assert (result.verdict, result.reason) == (Verdict.ALIVE, "ok")
+    assert time.monotonic() - started < 2.3
+
+
+def test_links_that_stop_waiting_for_a_probe_leave_it_to_the_links_after_them(fake):
+    async def made_up(request: web.Request) -> web.Response:
+        await asyncio.sleep(0.6)
+        return web.Response(text=html("Sorry"), content_type="text/html")
+    pages = [f"/erp/{n}.html" for n in range(6)]
+    for path in pages:
+        fake.route("www.mofa.go.jp", path, page("Speech"))
+    fake.fallback("www.mofa.go.jp", made_up)
+    run = run_check(fake, *(f"http://www.mofa.go.jp{path}" for path in pages), settings=replace(FAST, link_budget=0.3))
+    assert {r.verdict for r in run.results.values()} == {Verdict.ALIVE}
+    # The directory's one probe went on after the first link stopped waiting
+    # for it; no link after it asked again.
+    probes = [s for s in fake.requests("www.mofa.go.jp") if s.path_qs not in pages]
+    assert len(probes) == 1
+
+
+def test_a_reading_that_cannot_be_judged_keeps_the_citation_from_being_dead(fake):
+    # As cited the PDF is a 404; the reading without the line-break hyphen
+    # is refused (403): the author may have meant it, so nothing is dead yet.
+    fake.route("www.osce.org", "/files/annualreport.pdf", status(403))
+    url = "http://www.osce.org/files/annual-report.pdf"
+    result = run_check(fake, url, alternatives={url: ("http://www.osce.org/files/annualreport.pdf",)}).results[url]
+    assert (result.verdict, result.reason) == (Verdict.BLOCKED, "http_403")
+    assert "as cited, HTTP 404" in result.detail
+
+
 def test_server_answering_garbage_is_unreachable_not_dead(fake):
     with Garbage() as garbage:
         result = verdict(fake, "http://broken.example.org/page", connect_to=[

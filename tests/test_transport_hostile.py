@@ -323,6 +323,26 @@ def test_an_answer_nobody_asked_for_arriving_after_the_connection_was_reused_is_
     assert run.results["http://stray.test/gone"].verdict is Verdict.DEAD
 
 
+def test_a_stray_redirect_to_the_front_page_arriving_after_reuse_is_no_false_dead():
+    # As above, but the server's second answer is a 301 to its front page: the
+    # next link reads it as its own answer, and the transport's re-asking of a
+    # 404 does not apply. A dead verdict resting on a reused connection is
+    # asked again on new connections before it is believed.
+    page_answer = Answer(headers=((b"Content-Type", b"text/html"),), body=b"<title>A page</title>")
+    stray = b"HTTP/1.1 301 Moved Permanently\r\nLocation: /\r\nContent-Length: 0\r\n\r\n"
+    with RawServer() as server:
+        server.answers = {"/canary": page_answer, "/first": Answer(**{**page_answer.__dict__, "unsolicited": stray}),
+                          "/second": page_answer, "/": page_answer,
+                          "/moved": Answer(b"HTTP/1.1 301 Moved Permanently", headers=((b"Location", b"/"),))}
+        settings = CheckSettings(retries=0, timeout=3.0, max_per_host=1, soft_404=False,
+                                 canary_urls=("http://canary.test/canary",))
+        links = [Link(url=f"http://stray.test/{name}", cited_as=name) for name in ("first", "second", "moved")]
+        run = asyncio.run(Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")]).check(links))
+    assert run.results["http://stray.test/second"].verdict is Verdict.ALIVE, run.results
+    # A real redirect to the front page is still dead, asked on a new connection.
+    assert run.results["http://stray.test/moved"].reason == "redirect_to_root"
+
+
 async def test_a_gone_answer_is_asked_again_only_when_a_get_had_it_from_a_reused_connection():
     requests: list[tuple[int, bytes]] = []  # (connection, request line)
     connections = 0

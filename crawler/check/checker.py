@@ -16,10 +16,12 @@ import functools
 import gc
 import re
 import ssl
+import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from crawler.check.dns import make_resolver
 from crawler.check.evidence import Evidence, split_url
@@ -227,6 +229,7 @@ class Checker:
                 self._stop = None
                 producer.cancel()
                 await asyncio.gather(producer, return_exceptions=True)
+                await probes.close()
         finally:
             await transport.close()
         self._conclude(run, every, resolver, probation)
@@ -243,6 +246,7 @@ class Checker:
         dns_trusted = canary.dns_trusted
         give_up_after = max(0, self.settings.give_up_after)
         silent: dict[str, int] = {}  # by host: links in a row that got no answer at all
+        link_budget = self.http.link_budget
 
         async def work(host: str, link: Link) -> tuple[Link, CheckResult]:
             if give_up_after and silent.get(host, 0) >= give_up_after:
@@ -250,9 +254,12 @@ class Checker:
             # The one boundary of a link's check: whatever a server or a bug
             # makes it raise is that link's result, and the run goes on.
             try:
-                result = await self._check_url(link.url, host, fetcher, probes, dns_trusted)
+                # One budget for all the link may take: its requests, the wait
+                # for its probe and the front page, its other readings.
+                deadline = time.monotonic() + link_budget
+                result = await self._check_url(link.url, host, fetcher, probes, dns_trusted, deadline)
                 if result.verdict is Verdict.DEAD and (link.alternatives or link.uncertain):
-                    result = await self._other_readings(link, host, fetcher, probes, dns_trusted, result)
+                    result = await self._other_readings(link, host, fetcher, probes, dns_trusted, result, deadline)
             except Exception as exc:  # noqa: BLE001 - the point of a boundary
                 return link, check_error(exc)
             if result.status is not None:
@@ -334,36 +341,60 @@ class Checker:
         return netloc, None
 
     async def _other_readings(self, link: Link, host: str, fetcher: Fetcher, probes: ProbeCache,
-                              dns_trusted: bool, result: CheckResult) -> CheckResult:
-        """``result``, the link as cited is dead, unless another reading of the citation is alive."""
+                              dns_trusted: bool, result: CheckResult, deadline: float | None = None) -> CheckResult:
+        """``result``, the link as cited is dead, unless another reading of the citation is alive
+        or could not be judged."""
         # A citation that could be read more than one way (a hyphen or a join
         # at a PDF line break, a DOI that may be cut): every reading is tried
         # before anything is called dead.
+        unjudged: tuple[str, CheckResult] | None = None
         for alternative in link.alternatives:
-            other = await self._check_url(alternative, host, fetcher, probes, dns_trusted)
+            other = await self._check_url(alternative, host, fetcher, probes, dns_trusted, deadline)
             if other.verdict in (Verdict.ALIVE, Verdict.MOVED):
                 return replace(other, reason="alternative_reading", final_url=other.final_url or alternative,
                                detail=f"the citation read as {alternative} is alive ({other.detail})")
+            if other.verdict in (Verdict.BLOCKED, Verdict.UNREACHABLE) and unjudged is None:
+                unjudged = alternative, other
         if link.uncertain:
             # A reading that may be cut is not evidence: the page may be alive
             # under the URL the author really wrote.
             return replace(result, verdict=Verdict.TRUNCATED, reason="possibly_cut",
                            detail=f"every reading of a citation that may be cut failed ({result.detail}); "
                                   "check the reference by hand")
+        if unjudged is not None:
+            # The author may have meant the reading that timed out or was
+            # refused: the citation is not shown dead until every reading is.
+            alternative, other = unjudged
+            return replace(other, detail=f"as cited, {result.detail}; the citation read as {alternative}: "
+                                         f"{other.detail}")
         return result
 
     async def _check_url(self, url: str, host: str, fetcher: Fetcher, probes: ProbeCache,
-                         dns_trusted: bool) -> CheckResult:
-        evidence = await fetcher.fetch(url, timeout=self._timeout(host))
+                         dns_trusted: bool, deadline: float | None = None) -> CheckResult:
+        evidence = await fetcher.fetch(url, timeout=self._timeout(host), deadline=deadline)
+        result = await self._judge(url, evidence, host, probes, dns_trusted, deadline)
+        if result.verdict is Verdict.DEAD and evidence.reused:
+            # On a kept-alive connection, a server's late second answer to the
+            # request before (a 301 to its front page, a "not found" page) reads
+            # as this one's. Dead is said only from new connections; the
+            # transport does the same for a 404 or 410 itself.
+            again = await fetcher.fetch(url, timeout=self._timeout(host), deadline=deadline, fresh=True)
+            result = await self._judge(url, again, host, probes, dns_trusted, deadline)
+            if result.verdict is not Verdict.DEAD and result.status is not None:
+                fetcher.transport.distrust(URL(url, encoded=True))  # it answered otherwise: strays
+        return result
+
+    async def _judge(self, url: str, evidence: Evidence, host: str, probes: ProbeCache, dns_trusted: bool,
+                     deadline: float | None) -> CheckResult:
         probe = None
         if self.settings.soft_404 and _probe_worthy(evidence):
-            probe = probes.known(url) or await probes.probe(url)
+            probe = probes.known(url) or await probes.probe(url, deadline)
         result = decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host))
         if needs_front_page(result, probe):
             # Dead only if the site's front page is not answered alike too
             # (a site down for maintenance sends every URL to one page).
             result = decide(evidence, probe, dns_trusted=dns_trusted, accept=self._accept(host),
-                            front=await probes.front(url))
+                            front=await probes.front(url, deadline))
         return result
 
     async def _canary(self, transport: Transport, resolver: GuardedResolver) -> Canary:

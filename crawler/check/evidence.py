@@ -26,6 +26,10 @@ class Evidence:
     error_detail: str = ""
     attempts: int = 0
     elapsed: float = 0.0
+    # An answer it rests on came over a reused connection, where a server's late
+    # second answer to the request before can pass for it (see Checker._check_url).
+    # Not set by a 404 or 410, which the transport asked again on a new connection.
+    reused: bool = False
 
     @property
     def ok(self) -> bool:

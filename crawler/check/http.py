@@ -26,7 +26,7 @@ from yarl import URL
 
 from crawler.check.evidence import Evidence, split_url
 from crawler.check.resolve import NameNotFoundError, PrivateAddressError
-from crawler.check.transport import ConnectFailure, DnsFailure, Transport
+from crawler.check.transport import GONE, ConnectFailure, DnsFailure, Transport
 from crawler.extract.urls import UrlError, canonical_url
 from crawler.model import Redirect
 
@@ -74,6 +74,7 @@ class _Response:
     body: bytes
     cookies: dict[str, str]
     retry_after: float | None = None
+    reused: bool = False  # it came over a kept-alive connection
 
     @property
     def transient(self) -> bool:
@@ -125,11 +126,12 @@ class Fetcher:
         self._backoff: Callable[[RetryCallState], float] | None = None  # made at the first retry
 
     async def fetch(self, url: str, *, head_first: bool | None = None, timeout: float | None = None,
-                    deadline: float | None = None) -> Evidence:
+                    deadline: float | None = None, fresh: bool = False) -> Evidence:
         """Follow ``url`` to its final response, or to the failure that stopped it.
 
         ``deadline`` (a time.monotonic() value) bounds everything: hops,
         retries and their waits. By default it is link_budget from now.
+        ``fresh``: every request on a new connection.
         """
         started = time.monotonic()
         if deadline is None:
@@ -146,11 +148,11 @@ class Fetcher:
                 break
             # The common case, an answer at the first try, costs one coroutine
             # less: _request() (tenacity's retries) only for a transient failure.
-            outcome = await self._attempt(method, current, cookies, timeout, deadline)
+            outcome = await self._attempt(method, current, cookies, timeout, deadline, fresh)
             attempts = 1
             head_doubt = method == "HEAD" and isinstance(outcome, _Failure) and outcome.kind in _HEAD_DOUBTS
             if outcome.transient and self.settings.retries and not head_doubt:
-                outcome, attempts = await self._request(method, current, cookies, timeout, deadline, outcome)
+                outcome, attempts = await self._request(method, current, cookies, timeout, deadline, outcome, fresh)
             evidence.attempts += attempts
             evidence.method = method
             if isinstance(outcome, _Failure):
@@ -163,6 +165,8 @@ class Fetcher:
                 evidence.error, evidence.error_detail = outcome.kind, outcome.detail
                 break
             cookies.update(outcome.cookies)
+            if outcome.reused and outcome.status not in GONE:
+                evidence.reused = True
             location = outcome.headers.get("location")
             if outcome.status in REDIRECTS and location:
                 target, problem = _redirect_target(current, location)
@@ -202,10 +206,11 @@ class Fetcher:
         return evidence
 
     async def _request(self, method: str, url: str, cookies: dict[str, str], timeout: float | None,
-                       deadline: float, first: _Response | _Failure | None = None) -> tuple[_Response | _Failure, int]:
+                       deadline: float, first: _Response | _Failure | None = None,
+                       fresh: bool = False) -> tuple[_Response | _Failure, int]:
         s = self.settings
         if first is None:
-            first = await self._attempt(method, url, cookies, timeout, deadline)
+            first = await self._attempt(method, url, cookies, timeout, deadline, fresh)
         if not first.transient or s.retries == 0:
             return first, 1  # the common case skips tenacity's bookkeeping
         # Imported at the first retry: most runs never retry, and every run starts.
@@ -227,7 +232,7 @@ class Fetcher:
                 answer, first = first, None
                 return answer
             attempts += 1
-            return await self._attempt(method, url, cookies, timeout, deadline)
+            return await self._attempt(method, url, cookies, timeout, deadline, fresh)
 
         return await retrying(attempt), attempts
 
@@ -246,7 +251,7 @@ class Fetcher:
         return self._backoff(state)
 
     async def _attempt(self, method: str, url: str, cookies: dict[str, str], timeout: float | None,
-                       deadline: float) -> _Response | _Failure:
+                       deadline: float, fresh: bool = False) -> _Response | _Failure:
         s = self.settings
         seconds = timeout or s.timeout
         try:
@@ -258,7 +263,7 @@ class Fetcher:
             # One deadline for the whole request, a slowly dripping body included.
             async with asyncio.timeout(seconds):
                 reply = await self.transport.request(method, target, cookies=cookies or None,
-                                                     connect_timeout=min(seconds, s.connect_timeout))
+                                                     connect_timeout=min(seconds, s.connect_timeout), fresh=fresh)
                 try:
                     body = b""
                     got = reply.headers.get
@@ -274,7 +279,7 @@ class Fetcher:
                             body = await _read_prefix(reply.content, limit)
                     headers = {name: value for name in _KEPT_HEADERS if (value := got(name)) is not None}
                     jar = reply.cookies() if got("Set-Cookie") is not None else {}
-                    result = _Response(reply.status, headers, body, jar)
+                    result = _Response(reply.status, headers, body, jar, None, reply.reused)
                 finally:
                     reply.release()
         except PrivateAddressError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import string
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -70,6 +71,9 @@ def probe_url(url: str) -> str:
 # What a host that answered made-up pages with real 404s is taken to answer; one
 # object for all (a frozen dataclass costs microseconds to make, per link).
 _ASSUMED_404 = Probe(status=404, final_url="", tokens=frozenset(), assumed=True)
+# What a link that could wait no longer for its probe knows: nothing, so no
+# soft-404 test applies to it.
+_NOT_IN_TIME = Probe(status=None, final_url="", tokens=frozenset(), error="timeout")
 
 
 class ProbeCache:
@@ -94,13 +98,16 @@ class ProbeCache:
             return None
         return future.result()
 
-    async def probe(self, url: str) -> Probe:
+    async def probe(self, url: str, deadline: float | None = None) -> Probe:
+        """``deadline`` (time.monotonic()): the asking link's own end; a probe
+        not answered by then is no evidence for it (the probe goes on for the
+        links after it)."""
         known = self.known(url)
         if known is not None:
             return known
-        return await self._ask(probe_key(url), probe_url(url), url)
+        return await self._ask(probe_key(url), probe_url(url), url, deadline)
 
-    async def front(self, url: str) -> Probe:
+    async def front(self, url: str, deadline: float | None = None) -> Probe:
         """What the site of ``url`` answers for its front page, asked once per site.
 
         Asked only for a page that looks like the site's answer for a made-up
@@ -108,34 +115,47 @@ class ProbeCache:
         everything alike (maintenance, a wall) and the likeness proves nothing.
         """
         scheme, netloc, _, _ = split_url(url)
-        return await self._ask((scheme, netloc, "front page"), f"{scheme}://{netloc}/", None)
+        return await self._ask((scheme, netloc, "front page"), f"{scheme}://{netloc}/", None, deadline)
 
-    async def _ask(self, key: tuple[str, ...], target: str, url: str | None) -> Probe:
+    async def _ask(self, key: tuple[str, ...], target: str, url: str | None, deadline: float | None) -> Probe:
         future = self._probes.get(key)
         if future is None:
-            future = self._probes[key] = asyncio.get_running_loop().create_future()
+            # A task of its own, not the asking link's: the probe has its own
+            # budget and outlives a link that stops waiting for it.
+            future = self._probes[key] = asyncio.ensure_future(self._run(key, target, url))
+            future.add_done_callback(_retrieve)
             self._evict()
-            try:
-                evidence = await self._fetch(target)
-            except BaseException as exc:
-                self._probes.pop(key, None)
-                if isinstance(exc, Exception):
-                    # The links waiting on this probe fail as this one does, each
-                    # its own result: a cancelled future would cancel their checks,
-                    # and a CancelledError out of a worker ended the whole run.
-                    future.set_exception(exc)
-                    future.exception()  # retrieved, even if no link was waiting
-                else:
-                    future.cancel()
-                raise
-            result = Probe(status=evidence.status, final_url=evidence.final_url,
-                           tokens=tokens(evidence.text()) if evidence.ok else frozenset(), error=evidence.error)
-            if result.hard_404 and url is not None:
-                host = split_url(url)[1]
-                self._hard_404s[host] = self._hard_404s.get(host, 0) + 1
-            future.set_result(result)
-            return result
-        return await asyncio.shield(future)  # another link of the directory is probing it now
+        if deadline is None:
+            return await asyncio.shield(future)
+        try:
+            async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                raise future.exception() from None  # the probe's own failure, not our wait's end
+            return _NOT_IN_TIME
+
+    async def _run(self, key: tuple[str, ...], target: str, url: str | None) -> Probe:
+        try:
+            evidence = await self._fetch(target)
+        except BaseException:
+            # Not kept: the links waiting on it fail as this one does, each its
+            # own result, and the next link of the directory asks again.
+            self._probes.pop(key, None)
+            raise
+        result = Probe(status=evidence.status, final_url=evidence.final_url,
+                       tokens=tokens(evidence.text()) if evidence.ok else frozenset(), error=evidence.error)
+        if result.hard_404 and url is not None:
+            host = split_url(url)[1]
+            self._hard_404s[host] = self._hard_404s.get(host, 0) + 1
+        return result
+
+    async def close(self) -> None:
+        """Stop the probes still asking: the run is over."""
+        pending = [future for future in self._probes.values() if not future.done()]
+        for future in pending:
+            future.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def _evict(self) -> None:
         while len(self._probes) > self._max_entries:
@@ -143,3 +163,9 @@ class ProbeCache:
             if not oldest.done():
                 break
             del self._probes[key]
+
+
+def _retrieve(task: asyncio.Future[Probe]) -> None:
+    # A probe whose waiters all stopped waiting: its failure was still seen.
+    if not task.cancelled():
+        task.exception()

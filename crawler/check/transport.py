@@ -59,7 +59,7 @@ _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # What the verdict reads as "dead" by its status alone.
-_GONE = frozenset({404, 410})
+GONE = frozenset({404, 410})  # the answers that make a link dead by themselves
 # "Gone" answers a host's new connections must confirm before its reused ones are believed.
 GONE_TRUST_AFTER = 3
 
@@ -119,6 +119,7 @@ class Reply:
     _transport: Transport
     _key: tuple[bool, str, int]
     _protocol: ResponseHandler | None
+    reused: bool = False  # it came over a kept-alive connection
 
     @property
     def content_length(self) -> int | None:
@@ -174,12 +175,12 @@ class Transport:
         self._busy: set[ResponseHandler] = set()
         self._closed = False
         # By connection key: "gone" answers from reused connections that a new one confirmed,
-        # and hosts seen sending an answer no one asked for.
+        # and hosts seen sending an answer no one asked for (never reused again).
         self._gone_agreed: dict[tuple[bool, str, int], int] = {}
         self._strays: set[tuple[bool, str, int]] = set()
 
     async def request(self, method: str, url: URL, *, connect_timeout: float,
-                      cookies: dict[str, str] | None = None) -> Reply:
+                      cookies: dict[str, str] | None = None, fresh: bool = False) -> Reply:
         """Send ``method url`` and return the answer's head; its body is read from ``Reply.content``.
 
         The caller bounds the whole (``asyncio.timeout``), the body included,
@@ -214,7 +215,7 @@ class Transport:
         while True:
             # The one retry goes to a new connection: after a restart every idle
             # connection to the host may be dead, and each would take the request.
-            protocol = None if retried else self._reused(key)
+            protocol = None if retried or fresh else self._reused(key)
             reused = protocol is not None
             if protocol is None:
                 protocol = await self._connect(key, connect_timeout)
@@ -245,7 +246,7 @@ class Transport:
                     self._gone_agreed[key] = self._gone_agreed.get(key, 0) + 1
                 else:
                     self._strays.add(key)
-            elif (reused and answer.code in _GONE and method == "GET" and not self._closed
+            elif (reused and answer.code in GONE and method == "GET" and not self._closed
                   and (key in self._strays or self._gone_agreed.get(key, 0) < GONE_TRUST_AFTER)):
                 # A stray answer that arrives just after the connection was reused
                 # (a server's second response, sent late) reads as this request's.
@@ -259,7 +260,12 @@ class Transport:
                 retried = True
                 gone = answer.code
                 continue
-            return Reply(answer.code, answer.headers, payload, self, key, protocol)
+            return Reply(answer.code, answer.headers, payload, self, key, protocol, reused)
+
+    def distrust(self, url: URL) -> None:
+        """Reuse no connection to the host of ``url`` again: it was seen sending answers no one asked for."""
+        scheme = url.scheme
+        self._strays.add((scheme == "https", url.raw_host or "", url.port or _DEFAULT_PORTS.get(scheme, 0)))
 
     def _reused(self, key: tuple[bool, str, int]) -> ResponseHandler | None:
         pool = self._idle.get(key)
@@ -270,9 +276,9 @@ class Transport:
             if protocol.is_connected():
                 if protocol.should_close:
                     # It was clean when it was put here: something arrived since, an
-                    # answer no one asked for. This host's "gone" answers are re-asked.
+                    # answer no one asked for. This host's connections are not reused.
                     self._strays.add(key)
-                elif now - since < self.keepalive:
+                elif now - since < self.keepalive and key not in self._strays:
                     return protocol
             protocol.close()  # stale, closed by the server, or an answer no one asked for is waiting
         return None
@@ -349,8 +355,13 @@ class Transport:
 
     def _give_back(self, key: tuple[bool, str, int], protocol: ResponseHandler) -> None:
         self._busy.discard(protocol)
-        if self._closed or protocol.should_close or not protocol.is_connected():
-            protocol.close()  # its answer was not read to the end, or the server asked to close
+        if self._closed or protocol.should_close or not protocol.is_connected() or key in self._strays:
+            # Its answer was not read to the end, the server asked to close, or
+            # the host was seen sending answers no one asked for: on a reused
+            # connection of such a host any answer (a 200 "not found" page, a
+            # 301 to the front page) may be the last request's, so it gets a
+            # new connection for every request.
+            protocol.close()
             return
         if self._idle_count >= self.max_idle:
             self._evict()
