@@ -128,6 +128,15 @@ def test_generic_error_page_is_dead_when_it_says_not_found():
     assert "Page not found" in result.detail
 
 
+def test_a_not_found_title_is_read_in_the_charset_the_pages_meta_names():
+    # Pages of Japanese ministries are often Shift_JIS, named only in a <meta>.
+    body = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=Shift_JIS">'
+            "<title>ページが見つかりません | 外務省</title></head><body>…</body></html>").encode("shift_jis")
+    evidence = ev(200, body=body, ctype="text/html")
+    assert evidence.title == "ページが見つかりません | 外務省"
+    assert (decide(evidence, None).verdict, decide(evidence, None).reason) == (Verdict.DEAD, "soft_404")
+
+
 def test_missing_name_is_dead_only_when_dns_was_seen_working():
     assert decide(ev(None, error="dns_nxdomain"), dns_trusted=True).verdict is Verdict.DEAD
     assert decide(ev(None, error="dns_nxdomain"), dns_trusted=False).verdict is Verdict.UNREACHABLE

@@ -78,15 +78,23 @@ def decode(body: bytes, content_type: str) -> str:
     errors="replace", and "utf-7" or "unicode_escape" can yield lone
     surrogates. Whatever it names, the answer is text that reports can hold.
     """
+    return _decode_as(body, _charset(body, content_type))
+
+
+def _charset(body: bytes, content_type: str) -> str:
+    """The charset the header names, else the page's <meta>, else UTF-8."""
     m = _CHARSET_RE.search(content_type)
-    charset = m.group(1) if m else None
-    if charset is None:
-        meta = _META_CHARSET_RE.search(body[:4096])
-        charset = meta.group(1).decode("ascii", "replace") if meta else "utf-8"
+    if m:
+        return m.group(1)
+    meta = _META_CHARSET_RE.search(body[:4096])
+    return meta.group(1).decode("ascii", "replace") if meta else "utf-8"
+
+
+def _decode_as(data: bytes, charset: str) -> str:
     try:
-        text = body.decode(charset, "replace")
+        text = data.decode(charset, "replace")
     except (LookupError, UnicodeError, ValueError, TypeError):
-        text = body.decode("utf-8", "replace")
+        text = data.decode("utf-8", "replace")
     return valid(text)
 
 
@@ -94,7 +102,10 @@ def page_title(body: bytes, content_type: str = "") -> str | None:
     m = _TITLE_RE.search(body)
     if not m:
         return None
-    title = decode(m.group(1), content_type)
+    # The page's charset, not the title's own bytes': a Shift_JIS page names
+    # it in a <meta> before the title, and read as UTF-8 its "not found"
+    # title ("ページが見つかりません") is noise.
+    title = _decode_as(m.group(1), _charset(body, content_type))
     if "&" in title:  # html.unescape leaves any other text as it is; its import costs 1 ms a start
         from html import unescape
 
