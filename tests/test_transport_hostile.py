@@ -526,3 +526,25 @@ async def test_connections_to_hundreds_of_hosts_stay_within_max_idle_and_are_all
                 break
             await asyncio.sleep(0.01)
         assert open_files() <= before
+
+
+def test_a_stray_copy_of_a_page_read_as_the_soft_404_probes_answer_is_no_false_dead():
+    # A report page, answered on a new connection; 50 ms later the server sends
+    # the same answer again. The directory's made-up page is asked at once on
+    # the kept-alive connection and reads the copy as its own answer: the page
+    # then looks like the site's answer for a page that cannot exist (a soft
+    # 404), though the site answers made-up pages with a real 404.
+    words = " ".join(f"paragraph{n}" for n in range(40))
+    report = Answer(headers=((b"Content-Type", b"text/html"),),
+                    body=f"<html><title>Annual report 2019</title><body>{words}</body></html>".encode())
+    stray = report.encode()
+    front = Answer(headers=((b"Content-Type", b"text/html"),),
+                   body=b"<html><title>Ministry</title><body>" + b" ".join(b"news%d" % n for n in range(40)) + b"</body></html>")
+    with RawServer() as server:
+        server.answers = {"/canary": front, "/": front,
+                          "/reports/annual-2019.html": Answer(**{**report.__dict__, "unsolicited": stray})}
+        settings = CheckSettings(retries=0, timeout=3.0, max_per_host=1, canary_urls=("http://canary.test/canary",))
+        url = "http://ministry.test/reports/annual-2019.html"
+        run = asyncio.run(Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")]).check(
+            [Link(url=url, cited_as=url)]))
+    assert run.results[url].verdict is Verdict.ALIVE, run.results[url]

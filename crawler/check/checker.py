@@ -176,7 +176,12 @@ class Checker:
             scheduler: HostScheduler[Link, tuple[Link, CheckResult]] = HostScheduler(
                 self.settings.max_concurrency, self.policy)
             fetcher = Fetcher(transport, self.http, pause_host=scheduler.pause)
-            probes = ProbeCache(fetcher.fetch)
+            # A probe's answer is evidence for every link of its directory, and
+            # on a kept-alive connection a server's late second answer to the
+            # request before (a copy of the page just checked) would pass for
+            # it: the page then looks like the site's answer for a made-up page,
+            # a false soft 404. Probes are asked on new connections.
+            probes = ProbeCache(functools.partial(fetcher.fetch, fresh=True))
             something_to_check = asyncio.Event()
 
             def take(link: Link) -> None:
