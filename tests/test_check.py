@@ -179,6 +179,19 @@ def test_site_that_answers_every_page_and_its_front_page_alike_is_not_dead(fake)
     assert result.verdict is not Verdict.DEAD, result
 
 
+def test_page_like_a_made_up_one_is_not_dead_when_the_front_page_does_not_answer_in_time(fake):
+    # Every path gets the same 200 page, as in maintenance; the front page,
+    # which would show whether it gets that page too, is slow. Without its
+    # answer nothing tells a soft 404 from a site answering everything alike.
+    async def slow_front(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response(text=html("Nezavisimaya gazeta: scheduled maintenance"), content_type="text/html")
+    fake.fallback("www.ng.ru", page("Nezavisimaya gazeta: scheduled maintenance"))
+    fake.route("www.ng.ru", "/", slow_front)
+    result = verdict(fake, "http://www.ng.ru/courier/2006-01-16/live.html", settings=replace(FAST, link_budget=1.5))
+    assert result.verdict is not Verdict.DEAD, result
+
+
 def test_soft_404_with_a_not_found_title_is_dead(fake):
     fake.route("centrasia.org", "/cnt2.php?st=1083320274", page("Страница не найдена | CentrAsia"))
     fake.fallback("centrasia.org", page("Страница не найдена | CentrAsia"))

@@ -245,6 +245,13 @@ def _success(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tu
         if _ERROR_PAGE_RE.search(where) and not _ERROR_PAGE_RE.search(source):
             return _generic_error_page(e, probe)
     soft = _soft_404(e, probe)
+    if soft and front is not None and front.status is None and not _says_not_found(e):
+        # The front page, asked to tell a soft 404 from a site that answers
+        # everything alike, did not answer (in the link's budget, or at all):
+        # the likeness alone proves nothing.
+        return (Verdict.UNREACHABLE, "front_page_unanswered",
+                f"the page is like the site's answer for a made-up page, and its front page did not answer "
+                f"({front.error or 'no answer'}): nothing to judge by")
     if soft and front is not None and _answers_alike(e, front) and not _says_not_found(e):
         # The site gives its front page the answer it gave this page and a
         # made-up one: it answers everything alike (down for maintenance, a

@@ -41,6 +41,8 @@ REASONS = {
     "redirect_to_generic_error_page": "redirects to an error page that does not say the page is missing",
     "soft_404": "a “not found” page served as if it were the page",
     "site_answers_alike": "the site answers every page alike (maintenance, a wall?); not judged",
+    "front_page_unanswered": "like the site's answer for a made-up page, but its front page did not answer; "
+                             "not judged",
     "possibly_cut": "the citation may be cut or joined wrongly; no reading answers",
     "host_unresponsive": "not asked: its host answered none of the links before it",
     "timeout": "no answer in time", "connection_refused": "connection refused", "connection_reset": "connection reset",
