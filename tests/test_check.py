@@ -108,6 +108,7 @@ async def _aspx_error(request: web.Request) -> web.Response:
 
 def test_redirect_to_a_generic_error_page_of_a_site_that_sends_missing_pages_there_is_dead(fake):
     fake.fallback("www.mofa.go.jp", _aspx_error)
+    fake.route("www.mofa.go.jp", "/", page("Ministry of Foreign Affairs of Japan: the front page"))
     fake.route("www.mofa.go.jp", "/Error.aspx", page("Ministry of Foreign Affairs of Japan"))
     result = verdict(fake, "http://www.mofa.go.jp/region/europe/speech0606.aspx")
     assert (result.verdict, result.reason) == (Verdict.DEAD, "redirect_to_error_page")
@@ -130,6 +131,16 @@ def test_redirect_to_a_location_with_a_stray_percent_asks_it_as_the_server_wrote
     result = verdict(fake, "http://www.mofa.go.jp/old.html")
     assert (result.verdict, result.final_url) == (Verdict.ALIVE, "http://www.mofa.go.jp/en/100%zz.html")
     assert [s.raw_path for s in fake.requests("www.mofa.go.jp")][:2] == ["/old.html", "/en/100%zz.html"]
+
+
+def test_redirect_to_a_generic_error_page_where_the_front_page_is_sent_too_is_not_dead(fake):
+    # The site is failing (its database is down): every page, its front page
+    # too, goes to Error.aspx, the made-up page as well. That the made-up page
+    # lands there says nothing about this page.
+    fake.fallback("www.mofa.go.jp", _aspx_error)
+    fake.route("www.mofa.go.jp", "/Error.aspx", page("Ministry of Foreign Affairs of Japan"))
+    result = verdict(fake, "http://www.mofa.go.jp/region/europe/speech0606.aspx")
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "site_answers_alike")
 
 
 def test_redirect_with_backslashes_goes_where_browsers_go(fake):

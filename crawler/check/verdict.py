@@ -243,7 +243,7 @@ def _success(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tu
         if _NOT_FOUND_PAGE_RE.search(where) and not _NOT_FOUND_PAGE_RE.search(source):
             return Verdict.DEAD, "redirect_to_error_page", f"redirects to an error page ({e.final_url})"
         if _ERROR_PAGE_RE.search(where) and not _ERROR_PAGE_RE.search(source):
-            return _generic_error_page(e, probe)
+            return _generic_error_page(e, probe, front)
     soft = _soft_404(e, probe)
     if soft and front is not None and front.status is None and not _says_not_found(e):
         # The front page, asked to tell a soft 404 from a site that answers
@@ -267,20 +267,36 @@ def _success(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tu
     return Verdict.ALIVE, "ok", f"HTTP {status}"
 
 
-def _generic_error_page(e: Evidence, probe: Probe | None) -> tuple[Verdict, str, str]:
+def _generic_error_page(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tuple[Verdict, str, str]:
     """A redirect to an error page that does not say which error: dead only if
-    the page says "not found", or a made-up page of the site is sent there too;
-    if the site answers made-up pages otherwise (a real 404), this page failed
-    in some other way, perhaps for the night."""
+    the page says "not found", or a made-up page of the site is sent there too
+    and its front page is not; if the site answers made-up pages otherwise (a
+    real 404), this page failed in some other way, perhaps for the night."""
     if _says_not_found(e):
         return Verdict.DEAD, "redirect_to_error_page", f"redirects to an error page that says “{e.title}” ({e.final_url})"
-    if probe is not None and probe.answers_anything and probe.final_url \
-            and _page_key(probe.final_url)[:2] == _page_key(e.final_url)[:2]:
+    if _lands_on_error_page(e, probe):
+        # A failing site (its database down) sends every page there, the
+        # made-up one and its front page too: the front page must be seen
+        # answered otherwise (see needs_front_page()).
+        if front is not None and front.status is None:
+            return (Verdict.UNREACHABLE, "front_page_unanswered",
+                    f"redirects to the error page where a made-up page of the site lands too ({e.final_url}), "
+                    f"and its front page did not answer ({front.error or 'no answer'}): nothing to judge by")
+        if front is not None and _lands_on_error_page(e, front):
+            return (Verdict.UNREACHABLE, "site_answers_alike",
+                    f"the site sends every page, its front page too, to its error page ({e.final_url}): "
+                    "it may be failing")
         return (Verdict.DEAD, "redirect_to_error_page",
                 f"redirects to the error page where a made-up page of the site lands too ({e.final_url})")
     return (Verdict.UNREACHABLE, "redirect_to_generic_error_page",
             f"redirects to an error page that does not say the page is missing ({e.final_url}): "
             "the site may be failing")
+
+
+def _lands_on_error_page(e: Evidence, probe: Probe | None) -> bool:
+    """Whether ``probe`` (a made-up page, the front page) was sent to the error page ``e`` went to."""
+    return (probe is not None and probe.answers_anything and bool(probe.final_url)
+            and _page_key(probe.final_url)[:2] == _page_key(e.final_url)[:2])
 
 
 def _permanent_move(e: Evidence) -> bool:
@@ -294,9 +310,15 @@ def _permanent_move(e: Evidence) -> bool:
 
 
 def needs_front_page(result: CheckResult, probe: Probe | None) -> bool:
-    """Whether ``result`` is a soft 404 by likeness to a made-up page, which the
-    front page must not share (a "not found" title needs no such check)."""
-    return result.reason == "soft_404" and probe is not None and probe.answers_anything
+    """Whether ``result`` is a soft 404 by likeness to a made-up page, or a
+    redirect to the error page a made-up page lands on, which the front page
+    must not share (a "not found" title needs no such check)."""
+    if probe is None or not probe.answers_anything:
+        return False
+    if result.reason == "redirect_to_error_page":
+        return bool(result.final_url and probe.final_url) \
+            and _page_key(probe.final_url)[:2] == _page_key(result.final_url)[:2]
+    return result.reason == "soft_404"
 
 
 def _says_not_found(e: Evidence) -> bool:
