@@ -548,3 +548,34 @@ def test_a_stray_copy_of_a_page_read_as_the_soft_404_probes_answer_is_no_false_d
         run = asyncio.run(Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")]).check(
             [Link(url=url, cited_as=url)]))
     assert run.results[url].verdict is Verdict.ALIVE, run.results[url]
+
+
+def test_a_host_reached_by_redirect_and_caught_sending_strays_gets_no_connection_reused():
+    # The cited host redirects to the site's new name, and the new one follows
+    # every answer with a stray 301 to its front page. Once a re-check on new
+    # connections showed a dead verdict to be a stray's, it is the new name's
+    # connections that are no longer reused: no link after it reads a stray,
+    # so none is asked twice.
+    requested: list[bytes] = []
+
+    class Recording(RawServer):
+        def _answer(self, head: bytes) -> Answer:
+            requested.append(head.split(b"\r\n", 1)[0])
+            return super()._answer(head)
+
+    page_answer = Answer(headers=((b"Content-Type", b"text/html"),), body=b"<title>A page</title>")
+    stray = b"HTTP/1.1 301 Moved Permanently\r\nLocation: /\r\nContent-Length: 0\r\n\r\n"
+    names = ("first", "second", "third", "fourth", "fifth")
+    with Recording() as server:
+        server.answers = {"/canary": page_answer, "/": page_answer}
+        for name in names:
+            server.answers[f"/old/{name}"] = Answer(b"HTTP/1.1 301 Moved Permanently",
+                                                    headers=((b"Location", f"http://new.test/{name}".encode()),))
+            server.answers[f"/{name}"] = Answer(**{**page_answer.__dict__, "unsolicited": stray})
+        settings = CheckSettings(retries=0, timeout=3.0, max_per_host=1, soft_404=False,
+                                 canary_urls=("http://canary.test/canary",))
+        links = [Link(url=f"http://old.test/old/{name}", cited_as=name) for name in names]
+        run = asyncio.run(Checker(settings, connect_to=[ConnectTo.parse(f"::127.0.0.1:{server.port}")]).check(links))
+    assert {result.verdict for result in run.results.values()} == {Verdict.MOVED}, run.results
+    asked_twice = [name for name in names if requested.count(f"GET /{name} HTTP/1.1".encode()) > 1]
+    assert len(asked_twice) <= 1, requested

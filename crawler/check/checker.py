@@ -386,7 +386,10 @@ class Checker:
             again = await fetcher.fetch(url, timeout=self._timeout(host), deadline=deadline, fresh=True)
             result = await self._judge(url, again, host, probes, dns_trusted, deadline)
             if result.verdict is not Verdict.DEAD and result.status is not None:
-                fetcher.transport.distrust(URL(url, encoded=True))  # it answered otherwise: strays
+                # It answered otherwise: strays, from the host of any hop (a
+                # site's new name, where the cited one redirects), not only the cited one.
+                for where in {url, *(hop.url for hop in evidence.redirects)}:
+                    fetcher.transport.distrust(URL(where, encoded=True))
         return result
 
     async def _judge(self, url: str, evidence: Evidence, host: str, probes: ProbeCache, dns_trusted: bool,
