@@ -94,6 +94,12 @@ def test_a_stray_percent_in_a_servers_location_is_kept_as_browsers_keep_it():
     assert canonical_url("https://example.org/été%zz", location=True) == "https://example.org/%C3%A9t%C3%A9%zz"
 
 
+def test_encoded_dots_in_a_path_are_dot_segments_as_browsers_read_them():
+    assert canonical_url("https://example.org/a/%2e%2e/b", location=True) == "https://example.org/b"
+    assert canonical_url("https://example.org/a/.%2E/b/%2e/c") == "https://example.org/b/c"
+    assert canonical_url("https://example.org/a/%2e%2ex/b") == "https://example.org/a/%2e%2ex/b"  # no dot segment
+
+
 def test_wayback_link_carries_its_snapshot():
     read = read_entry(Entry("t.txt", 1, "https://web.archive.org/web/20150301000000/"
                                         "http://www.mofa.go.jp/region/europe/speech0606.html"))

@@ -137,6 +137,17 @@ def test_a_not_found_title_is_read_in_the_charset_the_pages_meta_names():
     assert (decide(evidence, None).verdict, decide(evidence, None).reason) == (Verdict.DEAD, "soft_404")
 
 
+def test_a_redirect_to_a_page_whose_query_holds_404_is_no_error_page():
+    moved = "https://www.mofa.go.jp/press/article.php?id=404"
+    result = decide(ev(200, final=moved, redirects=[Redirect(301, moved)]), HARD_404)
+    assert (result.verdict, result.reason) == (Verdict.MOVED, "moved_permanently")
+
+
+def test_a_meta_naming_utf_16_on_a_page_read_as_ascii_is_taken_as_utf_8():
+    body = '<meta charset="utf-16"><title>Страница не найдена</title>'.encode("utf-8")
+    assert ev(200, body=body, ctype="text/html").title == "Страница не найдена"
+
+
 def test_missing_name_is_dead_only_when_dns_was_seen_working():
     assert decide(ev(None, error="dns_nxdomain"), dns_trusted=True).verdict is Verdict.DEAD
     assert decide(ev(None, error="dns_nxdomain"), dns_trusted=False).verdict is Verdict.UNREACHABLE

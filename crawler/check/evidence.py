@@ -87,7 +87,11 @@ def _charset(body: bytes, content_type: str) -> str:
     if m:
         return m.group(1)
     meta = _META_CHARSET_RE.search(body[:4096])
-    return meta.group(1).decode("ascii", "replace") if meta else "utf-8"
+    if meta is None:
+        return "utf-8"
+    charset = meta.group(1).decode("ascii", "replace")
+    # A <meta> that could be read at all was not UTF-16: browsers take it as UTF-8 (HTML §13.2.3.3).
+    return "utf-8" if charset.lower().startswith(("utf-16", "utf16")) else charset
 
 
 def _decode_as(data: bytes, charset: str) -> str:

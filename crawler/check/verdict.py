@@ -240,7 +240,8 @@ def _success(e: Evidence, probe: Probe | None, front: Probe | None = None) -> tu
             return Verdict.DEAD, "redirect_to_root", f"redirects to the site's front page ({e.final_url})"
         target = urlsplit(e.final_url)
         where, source = target.path + ("?" + target.query if target.query else ""), urlsplit(e.url).path
-        if _NOT_FOUND_PAGE_RE.search(where) and not _NOT_FOUND_PAGE_RE.search(source):
+        # The page's name, not its query: "/article.php?id=404" is article 404.
+        if _NOT_FOUND_PAGE_RE.search(target.path) and not _NOT_FOUND_PAGE_RE.search(source):
             return Verdict.DEAD, "redirect_to_error_page", f"redirects to an error page ({e.final_url})"
         if _ERROR_PAGE_RE.search(where) and not _ERROR_PAGE_RE.search(source):
             return _generic_error_page(e, probe, front)

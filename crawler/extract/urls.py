@@ -976,18 +976,24 @@ def _canonical_url(text: str, stray_percent: bool = True) -> str:
     return url
 
 
+_SINGLE_DOT = frozenset({".", "%2e"})
+_DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+
+
 def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 5.2.4, as browsers apply it: "/a/./b/../c" is "/a/c"."""
-    if "." not in path:
+    """RFC 3986 5.2.4, as browsers apply it: "/a/./b/../c" is "/a/c", and so is
+    "/a/%2e/b/%2E%2e/c" (WHATWG URL reads an encoded dot in a segment as a dot)."""
+    if "." not in path and "%2" not in path:
         return path
     output: list[str] = []
     segments = path.split("/")
     for i, segment in enumerate(segments):
         last = i == len(segments) - 1
-        if segment == ".":
+        dots = segment.lower() if "%" in segment else segment
+        if dots in _SINGLE_DOT:
             if last:
                 output.append("")
-        elif segment == "..":
+        elif dots in _DOUBLE_DOT:
             if len(output) > 1:
                 output.pop()
             if last:
