@@ -286,6 +286,16 @@ def show(result: dict, args: argparse.Namespace) -> None:
               f"CPU {statistics.median(cpus):.2f}x ({cpus[0]:.2f}-{cpus[-1]:.2f})")
     if samples["linkinator"]:
         print(f"crawler / linkinator: rate {median(samples['linkinator'], 'wall') / median(crawler, 'wall'):.1f}x")
+        # No client can ask faster than the farm answers: with `concurrency`
+        # requests in flight, each taking `latency`, the requests alone take
+        # links * latency / concurrency. A multiple of a fast peer above that
+        # is out of any client's reach on this farm; a lower latency shows the
+        # clients' own speed instead.
+        ceiling = args.concurrency / args.latency
+        wanted = 3 * links / median(samples["linkinator"], "wall")
+        print(f"the farm's ceiling ({args.concurrency} in flight / {args.latency * 1000:g} ms): {ceiling:,.0f} links/s; "
+              f"3x linkinator: {wanted:,.0f} links/s" + (" (above the ceiling: no client can reach it here)"
+                                                          if wanted > ceiling else ""))
     print("walls: " + "; ".join(f"{who} " + ", ".join(f"{s.wall:.2f}" for s in samples[who])
                                 for who in samples if samples[who]))
     print("CPU:   " + "; ".join(f"{who} " + ", ".join(f"{s.cpu:.2f}" for s in samples[who])
