@@ -153,6 +153,12 @@ class Reply:
             self._transport._give_back(self._key, protocol)
 
 
+def _connection_key(url: URL) -> tuple[bool, str, int]:
+    """Which kept-alive connections may carry a request for ``url``: (TLS, host, port)."""
+    scheme = url.scheme
+    return scheme == "https", url.raw_host or "", url.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
 class Transport:
     """Kept-alive connections by (TLS, host, port), and the one request the checker makes."""
 
@@ -195,9 +201,8 @@ class Transport:
         scheme = url.scheme
         if scheme not in _DEFAULT_PORTS:
             raise ValueError(f"{scheme}: URLs are not asked")
-        port = url.port or _DEFAULT_PORTS[scheme]
-        tls = scheme == "https"
-        key = (tls, host, port)
+        key = _connection_key(url)
+        port = key[2]
         target = url.raw_path_qs or "/"
         netloc = url.host_subcomponent if url.is_default_port() else f"{url.host_subcomponent}:{port}"
         cookie_line = ("Cookie: " + "; ".join(f"{name}={value}" for name, value in cookies.items()) + "\r\n"
@@ -264,8 +269,7 @@ class Transport:
 
     def distrust(self, url: URL) -> None:
         """Reuse no connection to the host of ``url`` again: it was seen sending answers no one asked for."""
-        scheme = url.scheme
-        self._strays.add((scheme == "https", url.raw_host or "", url.port or _DEFAULT_PORTS.get(scheme, 0)))
+        self._strays.add(_connection_key(url))
 
     def _reused(self, key: tuple[bool, str, int]) -> ResponseHandler | None:
         pool = self._idle.get(key)

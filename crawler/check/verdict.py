@@ -296,8 +296,12 @@ def _generic_error_page(e: Evidence, probe: Probe | None, front: Probe | None = 
 
 def _lands_on_error_page(e: Evidence, probe: Probe | None) -> bool:
     """Whether ``probe`` (a made-up page, the front page) was sent to the error page ``e`` went to."""
-    return (probe is not None and probe.answers_anything and bool(probe.final_url)
-            and _page_key(probe.final_url)[:2] == _page_key(e.final_url)[:2])
+    return probe is not None and probe.answers_anything and _same_path(probe.final_url, e.final_url)
+
+
+def _same_path(a: str, b: str) -> bool:
+    """Whether two URLs, both given, are one page of one site but for their query."""
+    return bool(a and b) and _page_key(a)[:2] == _page_key(b)[:2]
 
 
 def _permanent_move(e: Evidence) -> bool:
@@ -317,8 +321,7 @@ def needs_front_page(result: CheckResult, probe: Probe | None) -> bool:
     if probe is None or not probe.answers_anything:
         return False
     if result.reason == "redirect_to_error_page":
-        return bool(result.final_url and probe.final_url) \
-            and _page_key(probe.final_url)[:2] == _page_key(result.final_url)[:2]
+        return _same_path(probe.final_url, result.final_url or "")
     return result.reason == "soft_404"
 
 
